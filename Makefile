@@ -1,0 +1,96 @@
+# dev2prodd — GNU make. `make` builds into build/, `make check` runs every
+# test, `make demo` runs the daemon against the bundled mock server.
+# Missing Debian packages are installed (as root) or named (otherwise).
+
+PREFIX  ?= /usr/local
+DESTDIR ?=
+BUILD   := build
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter \
+           -Wshadow -Wpointer-arith -Wformat=2 -fno-strict-aliasing
+LIBS_PC := libcurl yajl yaml-0.1 libsystemd
+TEST_PC := libmicrohttpd check
+
+# Debian packages the build, the tests and the demo need (see README).
+BUILD_DEBS := build-essential pkg-config libcurl4-openssl-dev libyajl-dev \
+              libyaml-dev libsystemd-dev
+TEST_DEBS  := libmicrohttpd-dev check strace mandoc openssl procps
+
+# Installs what is missing, once per build tree (stamp files).
+define need_debs
+	@missing=""; for p in $(1); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null || exit 1; \
+	  else \
+	    echo "missing Debian packages; run: sudo apt-get install$$missing" >&2; exit 1; \
+	  fi; \
+	fi
+endef
+
+.PHONY: all check unit integration demo install clean deps test-deps
+all: $(BUILD)/dev2prodd $(BUILD)/dev2prodctl
+
+$(BUILD)/.deps-build:
+	$(call need_debs,$(BUILD_DEBS))
+	@mkdir -p $(BUILD) && touch $@
+$(BUILD)/.deps-test: $(BUILD)/.deps-build
+	$(call need_debs,$(TEST_DEBS))
+	@touch $@
+deps: $(BUILD)/.deps-build
+test-deps: $(BUILD)/.deps-test
+
+PC_CFLAGS = $(shell pkg-config --cflags $(LIBS_PC) 2>/dev/null)
+PC_LIBS   = $(shell pkg-config --libs $(LIBS_PC) 2>/dev/null)
+T_CFLAGS  = $(shell pkg-config --cflags $(TEST_PC) 2>/dev/null)
+T_LIBS    = $(shell pkg-config --libs $(TEST_PC) 2>/dev/null)
+
+SRCS     := $(wildcard daemon/*.c)
+MAIN_SRCS := daemon/main.c daemon/ctl.c
+LIB_SRCS := $(filter-out $(MAIN_SRCS),$(SRCS))
+LIB_OBJS := $(patsubst daemon/%.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
+
+$(BUILD)/obj/%.o: daemon/%.c $(wildcard daemon/*.h) | $(BUILD)/.deps-build
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PC_CFLAGS) -c -o $@ $<
+
+$(BUILD)/libdev2prod.a: $(LIB_OBJS)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/dev2prodd: $(BUILD)/obj/main.o $(BUILD)/libdev2prod.a
+	$(CC) $(CFLAGS) -o $@ $^ $(PC_LIBS) -lm
+
+$(BUILD)/dev2prodctl: $(BUILD)/obj/ctl.o $(BUILD)/libdev2prod.a
+	$(CC) $(CFLAGS) -o $@ $^ $(PC_LIBS) -lm
+
+# ---- tests ---------------------------------------------------------------
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libdev2prod.a $(wildcard daemon/*.h) | $(BUILD)/.deps-test
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Wno-error=unused-function -Idaemon $(PC_CFLAGS) $(T_CFLAGS) -o $@ $< $(BUILD)/libdev2prod.a $(PC_LIBS) $(T_LIBS) -lm
+
+$(BUILD)/mock-dev2prod: $(wildcard tests/mock/*.c tests/mock/*.h) daemon/sha256.c daemon/sha256.h | $(BUILD)/.deps-test
+	$(CC) $(CFLAGS) -Idaemon $(T_CFLAGS) -o $@ $(wildcard tests/mock/*.c) daemon/sha256.c $(T_LIBS) -lpthread
+
+check: $(BUILD)/.deps-test all $(UNIT_BINS) $(BUILD)/mock-dev2prod
+	@bash tests/run.sh $(BUILD)
+
+demo: $(BUILD)/.deps-test all $(BUILD)/mock-dev2prod
+	@bash tests/demo.sh $(BUILD)
+
+install: all
+	install -D -m 755 $(BUILD)/dev2prodd $(DESTDIR)$(PREFIX)/sbin/dev2prodd
+	install -D -m 755 $(BUILD)/dev2prodctl $(DESTDIR)$(PREFIX)/bin/dev2prodctl
+	for m in man/*.[0-9]; do s=$${m##*.}; install -D -m 644 $$m $(DESTDIR)$(PREFIX)/share/man/man$$s/$$(basename $$m); done
+	@if [ -f systemd/dev2prodd.service ]; then \
+	  install -D -m 644 systemd/dev2prodd.service $(DESTDIR)$(PREFIX)/lib/systemd/system/dev2prodd.service; fi
+	install -D -m 644 config/example.yaml $(DESTDIR)$(PREFIX)/share/doc/dev2prodd/dev2prodd.yaml.example
+
+clean:
+	rm -rf $(BUILD)
