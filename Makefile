@@ -78,10 +78,14 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libdev2prod.a $(wildcard daemon/*.h) |
 $(BUILD)/mock-dev2prod: $(wildcard tests/mock/*.c tests/mock/*.h) daemon/sha256.c daemon/sha256.h | $(BUILD)/.deps-test
 	$(CC) $(CFLAGS) -Idaemon $(T_CFLAGS) -o $@ $(wildcard tests/mock/*.c) daemon/sha256.c $(T_LIBS) -lpthread
 
-check: $(BUILD)/.deps-test all $(UNIT_BINS) $(BUILD)/mock-dev2prod
+TOOL_BINS := $(patsubst tests/tools/%.c,$(BUILD)/%,$(wildcard tests/tools/*.c))
+$(BUILD)/%: tests/tools/%.c | $(BUILD)/.deps-build
+	$(CC) $(CFLAGS) -o $@ $<
+
+check: $(BUILD)/.deps-test all $(UNIT_BINS) $(BUILD)/mock-dev2prod $(TOOL_BINS)
 	@bash tests/run.sh $(BUILD)
 
-demo: $(BUILD)/.deps-test all $(BUILD)/mock-dev2prod
+demo: $(BUILD)/.deps-test all $(BUILD)/mock-dev2prod $(TOOL_BINS)
 	@bash tests/demo.sh $(BUILD)
 
 install: all

@@ -42,6 +42,8 @@ struct settings {
         uint64_t step_timeout_usec;     /* default 2h */
         unsigned retries;               /* default 6 */
         enum on_warnings on_warnings;   /* default proceed */
+        uint64_t retry_delay_usec;      /* default 1s (key retry_delay): first
+                                           backoff, doubled per try, capped at 5m */
         uint64_t connect_timeout_usec;  /* default 30s (key connect_timeout) */
         uint64_t low_speed_time_usec;   /* default 60s (key stall_timeout): a
                                            transfer below 1 byte/s this long fails */
@@ -66,6 +68,8 @@ struct config {
         char *path;
         char *state_directory;          /* default $STATE_DIRECTORY, else /var/lib/dev2prodd */
         unsigned max_parallel;          /* default 4 */
+        char *control_socket;           /* default $RUNTIME_DIRECTORY/control.sock,
+                                           else /run/dev2prodd/control.sock */
         struct settings defaults;
         struct tenant *tenants;
         size_t n_tenants;

@@ -1,0 +1,1526 @@
+/* config.c — loads and validates the YAML configuration (see config.h).
+ *
+ * Two passes over the text:
+ *
+ *  1. libyaml's event parser, only to find syntax errors (reported with
+ *     libyaml's own words and position) and the YAML features we refuse
+ *     (anchors, aliases, tags, a second document), each with its key path.
+ *     The document API resolves aliases silently, so they cannot be seen
+ *     in the node tree.
+ *  2. yaml_parser_load() and a walk over the node tree.  Each kind of
+ *     mapping has a table of key handlers; unknown and duplicate keys are
+ *     errors.  Handlers validate their value and store it in a build
+ *     structure; cross-references (from:/to:, duplicate names, defaults
+ *     inheritance) are resolved after the walk, so the order of the keys in
+ *     the file does not matter.
+ *
+ * Every problem is added to the errlist as "FILE:LINE:COLUMN: KEY: message"
+ * and the walk goes on, so one run shows them all.  A struct config is only
+ * assembled when there was no error at all.
+ *
+ * Secrets: the files named by key_file:/credential: etc. are read here.
+ * Their content never goes into a message, and is wiped (secret_free) when
+ * the load fails.
+ */
+#include "config.h"
+#include "schedule.h"
+
+#include <assert.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stddef.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include <yaml.h>
+
+#define CONFIG_MAX_SIZE   (1024 * 1024)
+#define SECRET_MAX        4096
+#define NAME_MAX_LEN      64
+#define PACKAGE_MAX_LEN   255
+#define TENANT_ID_MAX_LEN 64
+#define DEFAULT_STATE_DIR "/var/lib/dev2prodd"
+#define DEFAULT_CONTROL_SOCKET "/run/dev2prodd/control.sock"
+#define MAX_PARALLEL_MAX  1000
+#define TOP_LEVEL         "(top level)"
+
+#define MSEC(n) ((uint64_t) (n) * USEC_PER_MSEC)
+#define SEC(n)  ((uint64_t) (n) * USEC_PER_SEC)
+
+/* ---- errlist --------------------------------------------------------------- */
+
+void errlist_add(struct errlist *e, const char *fmt, ...) {
+        va_list ap;
+        char *m;
+
+        va_start(ap, fmt);
+        m = xvasprintf(fmt, ap);
+        va_end(ap);
+        /* A config file can hold anything: keep escape sequences and line
+         * breaks out of the terminal and the journal. */
+        for (char *p = m; *p; p++)
+                if ((unsigned char) *p < 0x20 || *p == 0x7f)
+                        *p = '?';
+        e->msgs = xrealloc(e->msgs, (e->n + 1) * sizeof(char *));
+        e->msgs[e->n++] = m;
+}
+
+void errlist_free(struct errlist *e) {
+        for (size_t i = 0; i < e->n; i++)
+                free(e->msgs[i]);
+        free(e->msgs);
+        e->msgs = NULL;
+        e->n = 0;
+}
+
+/* ---- string helpers -------------------------------------------------------- */
+
+const char *auth_type_to_string(enum auth_type t) {
+        switch (t) {
+        case AUTH_API_KEY: return "api_key";
+        case AUTH_BEARER:  return "bearer";
+        case AUTH_SESSION: return "session";
+        }
+        return "unknown";
+}
+
+const char *on_warnings_to_string(enum on_warnings w) {
+        switch (w) {
+        case ON_WARNINGS_PROCEED: return "proceed";
+        case ON_WARNINGS_STOP:    return "stop";
+        }
+        return "unknown";
+}
+
+const char *promo_mode_to_string(enum promo_mode m) {
+        switch (m) {
+        case MODE_IMPORT:  return "import";
+        case MODE_DRY_RUN: return "dry-run";
+        }
+        return "unknown";
+}
+
+/* Optimal string alignment distance (Levenshtein plus transpositions),
+ * ASCII case-insensitive.  Long strings count as "far". */
+static size_t edit_distance(const char *a, const char *b) {
+        size_t la = strlen(a), lb = strlen(b);
+        size_t d[NAME_MAX_LEN + 1][NAME_MAX_LEN + 1];
+
+        if (la > NAME_MAX_LEN || lb > NAME_MAX_LEN)
+                return SIZE_MAX;
+        for (size_t i = 0; i <= la; i++)
+                d[i][0] = i;
+        for (size_t j = 0; j <= lb; j++)
+                d[0][j] = j;
+        for (size_t i = 1; i <= la; i++)
+                for (size_t j = 1; j <= lb; j++) {
+                        size_t cost = tolower((unsigned char) a[i - 1]) != tolower((unsigned char) b[j - 1]);
+                        size_t v = MIN(d[i - 1][j] + 1, d[i][j - 1] + 1);
+                        v = MIN(v, d[i - 1][j - 1] + cost);
+                        if (i > 1 && j > 1 &&
+                            tolower((unsigned char) a[i - 1]) == tolower((unsigned char) b[j - 2]) &&
+                            tolower((unsigned char) a[i - 2]) == tolower((unsigned char) b[j - 1]))
+                                v = MIN(v, d[i - 2][j - 2] + 1);
+                        d[i][j] = v;
+                }
+        return d[la][lb];
+}
+
+/* The candidate closest to word, if it is within 2 edits (and the edits do
+ * not replace the whole candidate: "id" is not a typo of "to"). */
+static const char *closest(const char *word, const char *const *cands, size_t n) {
+        const char *best = NULL;
+        size_t best_d = SIZE_MAX;
+
+        for (size_t i = 0; i < n; i++) {
+                if (!cands[i])
+                        continue;
+                size_t dist = edit_distance(word, cands[i]);
+                if (dist <= 2 && dist < strlen(cands[i]) && dist < best_d) {
+                        best = cands[i];
+                        best_d = dist;
+                }
+        }
+        return best;
+}
+
+static bool is_name_char(char ch) {
+        return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+               ch == '.' || ch == '_' || ch == '-';
+}
+
+/* [A-Za-z0-9._-]{1,max}, and not "." or ".." (names end up in file names
+ * and URL paths). */
+static bool valid_name(const char *s, size_t max) {
+        size_t l = strlen(s);
+        if (l == 0 || l > max || streq(s, ".") || streq(s, ".."))
+                return false;
+        for (const char *p = s; *p; p++)
+                if (!is_name_char(*p))
+                        return false;
+        return true;
+}
+
+static bool all_digits(const char *s) {
+        if (!*s)
+                return false;
+        for (; *s; s++)
+                if (*s < '0' || *s > '9')
+                        return false;
+        return true;
+}
+
+/* ---- loader state ---------------------------------------------------------- */
+
+/* Settings as given in one mapping (defaults: or a promotion): which keys
+ * were set, and their values.  Merged over the inherited ones at the end. */
+struct settings_over {
+        struct settings s;
+        uint32_t mask;          /* bit i: settings_desc[i] was given */
+};
+
+struct abuild {
+        bool type_ok;
+        enum auth_type type;
+        char *key_file, *credential, *username, *password_file, *password_credential, *role;
+};
+
+struct tbuild {
+        struct tenant t;
+        struct abuild a;
+};
+
+struct pbuild {
+        struct promotion p;
+        struct settings_over over;
+        char *from_name, *to_name;
+        size_t from_idx, to_idx;
+        size_t index;           /* in the promotions: sequence */
+        yaml_node_t *vals[32];  /* value node of each promo_tab key, if given */
+};
+
+struct err {
+        size_t line, column, seq;
+        char *msg;
+};
+
+struct ctx {
+        const char *path;
+        yaml_document_t *doc;
+        struct err *errs;       /* sorted by position before they go out */
+        size_t n_errors;
+
+        char *state_directory;
+        char *control_socket;
+        bool max_parallel_set;
+        unsigned max_parallel;
+        struct settings_over defaults;
+        bool *visited;          /* by node index: a second visit is an alias */
+        struct tbuild *tenants;
+        size_t n_tenants;
+        struct pbuild *promos;
+        size_t n_promos;
+};
+
+static void err_mark(struct ctx *x, yaml_mark_t m, const char *key, const char *fmt, ...) _printf_(4, 5);
+static void err_mark(struct ctx *x, yaml_mark_t m, const char *key, const char *fmt, ...) {
+        va_list ap;
+        _cleanup_free_ char *msg = NULL;
+
+        va_start(ap, fmt);
+        msg = xvasprintf(fmt, ap);
+        va_end(ap);
+        x->errs = xrealloc(x->errs, (x->n_errors + 1) * sizeof(*x->errs));
+        x->errs[x->n_errors] = (struct err) {
+                .line = m.line + 1,
+                .column = m.column + 1,
+                .seq = x->n_errors,
+                .msg = xasprintf("%s:%zu:%zu: %s: %s", x->path, m.line + 1, m.column + 1,
+                                 key && *key ? key : TOP_LEVEL, msg),
+        };
+        x->n_errors++;
+}
+
+static int err_cmp(const void *a, const void *b) {
+        const struct err *x = a, *y = b;
+        if (x->line != y->line)
+                return x->line < y->line ? -1 : 1;
+        if (x->column != y->column)
+                return x->column < y->column ? -1 : 1;
+        return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Hands the errors out in file order. */
+static void flush_errors(struct ctx *x, struct errlist *out) {
+        if (x->n_errors > 0)
+                qsort(x->errs, x->n_errors, sizeof(*x->errs), err_cmp);
+        for (size_t i = 0; i < x->n_errors; i++) {
+                errlist_add(out, "%s", x->errs[i].msg);
+                free(x->errs[i].msg);
+        }
+        free(x->errs);
+        x->errs = NULL;
+}
+
+static void err(struct ctx *x, const yaml_node_t *n, const char *key, const char *fmt, ...) _printf_(4, 5);
+static void err(struct ctx *x, const yaml_node_t *n, const char *key, const char *fmt, ...) {
+        va_list ap;
+        _cleanup_free_ char *msg = NULL;
+        yaml_mark_t m = {};
+
+        if (n)
+                m = n->start_mark;
+        va_start(ap, fmt);
+        msg = xvasprintf(fmt, ap);
+        va_end(ap);
+        err_mark(x, m, key, "%s", msg);
+}
+
+static yaml_node_t *node_at(struct ctx *x, int i) {
+        return yaml_document_get_node(x->doc, i);
+}
+
+/* False if n was walked before: it is reached again through an alias,
+ * which the prescan reported; its content was checked the first time. */
+static bool first_visit(struct ctx *x, yaml_node_t *n) {
+        size_t i = (size_t) (n - x->doc->nodes.start);
+        if (x->visited[i])
+                return false;
+        x->visited[i] = true;
+        return true;
+}
+
+static char *path_join(const char *parent, const char *key) {
+        return *parent ? xasprintf("%s.%s", parent, key) : xstrdup(key);
+}
+
+/* ---- scalar values --------------------------------------------------------- */
+
+/* The scalar's text, or NULL after an error. */
+static const char *get_scalar(struct ctx *x, const char *path, yaml_node_t *v) {
+        if (v->type != YAML_SCALAR_NODE) {
+                err(x, v, path, "expected a scalar");
+                return NULL;
+        }
+        if (strlen((const char *) v->data.scalar.value) != v->data.scalar.length) {
+                err(x, v, path, "contains a NUL character");
+                return NULL;
+        }
+        return (const char *) v->data.scalar.value;
+}
+
+/* A non-empty scalar, or NULL after an error. */
+static const char *get_string(struct ctx *x, const char *path, yaml_node_t *v) {
+        const char *s = get_scalar(x, path, v);
+        if (s && !*s) {
+                err(x, v, path, "empty value");
+                return NULL;
+        }
+        return s;
+}
+
+/* A YAML null: "key:" with nothing, "~" or "null", unquoted. */
+static bool is_null(yaml_node_t *v) {
+        if (v->type != YAML_SCALAR_NODE || v->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+                return false;
+        const char *s = (const char *) v->data.scalar.value;
+        return streq(s, "") || streq(s, "~") || streq(s, "null") || streq(s, "Null") || streq(s, "NULL");
+}
+
+static int get_bool(struct ctx *x, const char *path, yaml_node_t *v, bool *ret) {
+        static const char *const yes[] = { "true", "yes", "on" }, *const no[] = { "false", "no", "off" };
+        const char *s = get_string(x, path, v);
+        if (!s)
+                return -EINVAL;
+        for (size_t i = 0; i < ELEMENTSOF(yes); i++) {
+                if (strcasecmp(s, yes[i]) == 0) {
+                        *ret = true;
+                        return 0;
+                }
+                if (strcasecmp(s, no[i]) == 0) {
+                        *ret = false;
+                        return 0;
+                }
+        }
+        err(x, v, path, "'%.64s' is not a boolean (use true or false)", s);
+        return -EINVAL;
+}
+
+static int get_uint(struct ctx *x, const char *path, yaml_node_t *v, unsigned long long min,
+                    unsigned long long max, unsigned long long *ret) {
+        const char *s = get_string(x, path, v);
+        unsigned long long n;
+        int r;
+
+        if (!s)
+                return -EINVAL;
+        r = parse_uint(s, max, &n);
+        if (r == -EINVAL) {
+                err(x, v, path, "'%.64s' is not a whole number", s);
+                return r;
+        }
+        if (r < 0 || n < min) {
+                err(x, v, path, "%.64s is out of range %llu..%llu", s, min, max);
+                return -ERANGE;
+        }
+        *ret = n;
+        return 0;
+}
+
+static int get_duration(struct ctx *x, const char *path, yaml_node_t *v, uint64_t min, uint64_t max,
+                        uint64_t *ret) {
+        const char *s = get_string(x, path, v);
+        char a[32], b[32];
+        uint64_t u;
+        int r;
+
+        if (!s)
+                return -EINVAL;
+        r = parse_duration(s, &u);
+        if (r == -EINVAL) {
+                err(x, v, path, "'%.64s' is not a duration (use e.g. 500ms, 15s, 10m, 2h, 1d, 1h30m)", s);
+                return r;
+        }
+        if (r < 0 || u < min || u > max) {
+                err(x, v, path, "%.64s is out of range %s..%s", s,
+                    format_duration(a, sizeof a, min), format_duration(b, sizeof b, max));
+                return -ERANGE;
+        }
+        *ret = u;
+        return 0;
+}
+
+static int get_abs_path(struct ctx *x, const char *path, yaml_node_t *v, char **ret) {
+        const char *s = get_string(x, path, v);
+        if (!s)
+                return -EINVAL;
+        if (s[0] != '/') {
+                err(x, v, path, "'%.200s' is not an absolute path", s);
+                return -EINVAL;
+        }
+        *ret = xstrdup(s);
+        return 0;
+}
+
+/* ---- mappings -------------------------------------------------------------- */
+
+typedef void (*handler_t)(struct ctx *x, const char *path, yaml_node_t *v, void *field, uintptr_t arg);
+
+struct key_handler {
+        const char *key;
+        handler_t fn;
+        size_t off;             /* fn gets (char *) obj + off */
+        uintptr_t arg;
+        bool required;
+};
+
+/* Keys are checked for duplicates pairwise: keep that quadratic loop
+ * small even on a broken (or hostile) 1 MiB file. */
+#define MAPPING_MAX_KEYS  1000
+#define SEQUENCE_MAX_ITEMS 10000
+
+static bool too_many(struct ctx *x, yaml_node_t *n, const char *path) {
+        size_t k = n->type == YAML_MAPPING_NODE ?
+                (size_t) (n->data.mapping.pairs.top - n->data.mapping.pairs.start) :
+                (size_t) (n->data.sequence.items.top - n->data.sequence.items.start);
+        size_t max = n->type == YAML_MAPPING_NODE ? MAPPING_MAX_KEYS : SEQUENCE_MAX_ITEMS;
+        if (k <= max)
+                return false;
+        err(x, n, path, "too many entries (%zu, at most %zu)", k, max);
+        return true;
+}
+
+/* Checks one key of a mapping: a scalar, not seen before in the same
+ * mapping.  Returns the key text or NULL after an error. */
+static const char *check_key(struct ctx *x, yaml_node_t *map, yaml_node_pair_t *pair, const char *path) {
+        yaml_node_t *k = node_at(x, pair->key);
+        const char *key;
+
+        if (k->type != YAML_SCALAR_NODE) {
+                err(x, k, path, "mapping keys must be scalars");
+                return NULL;
+        }
+        key = (const char *) k->data.scalar.value;
+        for (yaml_node_pair_t *prev = map->data.mapping.pairs.start; prev < pair; prev++) {
+                yaml_node_t *pk = node_at(x, prev->key);
+                if (pk->type == YAML_SCALAR_NODE && streq((const char *) pk->data.scalar.value, key)) {
+                        _cleanup_free_ char *child = path_join(path, key);
+                        err(x, k, child, "duplicate key (first at line %zu)", pk->start_mark.line + 1);
+                        return NULL;
+                }
+        }
+        return key;
+}
+
+/* Dispatches every key of mapping n through tab.  vals (ntab entries, may be
+ * NULL) receives the value node of each key given.  Returns false if n is
+ * not a mapping. */
+static bool parse_mapping(struct ctx *x, yaml_node_t *n, const char *path, const struct key_handler *tab,
+                          size_t ntab, void *obj, yaml_node_t **vals) {
+        uint64_t seen = 0;
+
+        assert(ntab <= 64);
+        if (n->type != YAML_MAPPING_NODE) {
+                err(x, n, path, "expected a mapping");
+                return false;
+        }
+        if (too_many(x, n, path))
+                return true;
+        for (yaml_node_pair_t *pair = n->data.mapping.pairs.start; pair < n->data.mapping.pairs.top; pair++) {
+                const char *key = check_key(x, n, pair, path);
+                _cleanup_free_ char *child = NULL;
+                size_t i;
+
+                if (!key)
+                        continue;
+                child = path_join(path, key);
+                for (i = 0; i < ntab; i++)
+                        if (streq(tab[i].key, key))
+                                break;
+                if (i == ntab) {
+                        const char *cands[64];
+                        for (size_t j = 0; j < ntab; j++)
+                                cands[j] = tab[j].key;
+                        const char *s = closest(key, cands, ntab);
+                        if (s)
+                                err(x, node_at(x, pair->key), child, "unknown key (did you mean '%s'?)", s);
+                        else
+                                err(x, node_at(x, pair->key), child, "unknown key");
+                        continue;
+                }
+                yaml_node_t *v = node_at(x, pair->value);
+                seen |= UINT64_C(1) << i;
+                if (!first_visit(x, v))
+                        continue;
+                if (vals)
+                        vals[i] = v;
+                tab[i].fn(x, child, v, (char *) obj + tab[i].off, tab[i].arg);
+        }
+        for (size_t i = 0; i < ntab; i++)
+                if (tab[i].required && !(seen & (UINT64_C(1) << i)))
+                        err(x, n, path, "missing required key '%s'", tab[i].key);
+        return true;
+}
+
+static yaml_node_t *val_of(const struct key_handler *tab, size_t ntab, yaml_node_t *const *vals, const char *key) {
+        for (size_t i = 0; i < ntab; i++)
+                if (streq(tab[i].key, key))
+                        return vals[i];
+        assert(!"no such key in table");
+        return NULL;
+}
+
+/* ---- generic handlers -------------------------------------------------------- */
+
+static void h_string(struct ctx *x, const char *path, yaml_node_t *v, void *field, uintptr_t arg) {
+        const char *s = get_string(x, path, v);
+        if (s)
+                *(char **) field = xstrdup(s);
+}
+
+static void h_bool(struct ctx *x, const char *path, yaml_node_t *v, void *field, uintptr_t arg) {
+        (void) get_bool(x, path, v, (bool *) field);
+}
+
+static void h_abs_path(struct ctx *x, const char *path, yaml_node_t *v, void *field, uintptr_t arg) {
+        (void) get_abs_path(x, path, v, (char **) field);
+}
+
+/* ---- settings (defaults: and per promotion) ---------------------------------- */
+
+enum setting_type { S_DURATION, S_UINT, S_ON_WARNINGS };
+
+static const struct setting_desc {
+        const char *key;
+        enum setting_type type;
+        size_t off;             /* in struct settings */
+        uint64_t min, max;
+} settings_desc[] = {
+        { "poll_interval",   S_DURATION,    offsetof(struct settings, poll_interval_usec),   MSEC(100), SEC(3600) },
+        { "step_timeout",    S_DURATION,    offsetof(struct settings, step_timeout_usec),    SEC(1),    SEC(7 * 86400) },
+        { "retries",         S_UINT,        offsetof(struct settings, retries),              1,         100 },
+        { "on_warnings",     S_ON_WARNINGS, offsetof(struct settings, on_warnings),          0,         0 },
+        { "retry_delay",     S_DURATION,    offsetof(struct settings, retry_delay_usec),     MSEC(100), SEC(300) },
+        { "connect_timeout", S_DURATION,    offsetof(struct settings, connect_timeout_usec), MSEC(100), SEC(600) },
+        { "stall_timeout",   S_DURATION,    offsetof(struct settings, low_speed_time_usec),  SEC(1),    SEC(3600) },
+        { "request_timeout", S_DURATION,    offsetof(struct settings, request_timeout_usec), SEC(1),    SEC(3600) },
+};
+
+static const struct settings builtin_settings = {
+        .poll_interval_usec = SEC(15),
+        .step_timeout_usec = SEC(2 * 3600),
+        .retries = 6,
+        .on_warnings = ON_WARNINGS_PROCEED,
+        .retry_delay_usec = SEC(1),
+        .connect_timeout_usec = SEC(30),
+        .low_speed_time_usec = SEC(60),
+        .request_timeout_usec = SEC(300),
+};
+
+static void h_setting(struct ctx *x, const char *path, yaml_node_t *v, void *field, uintptr_t arg) {
+        struct settings_over *o = field;
+        const struct setting_desc *d = &settings_desc[arg];
+        char *f = (char *) &o->s + d->off;
+
+        switch (d->type) {
+        case S_DURATION: {
+                uint64_t u;
+                if (get_duration(x, path, v, d->min, d->max, &u) < 0)
+                        return;
+                *(uint64_t *) f = u;
+                break;
+        }
+        case S_UINT: {
+                unsigned long long n;
+                if (get_uint(x, path, v, d->min, d->max, &n) < 0)
+                        return;
+                *(unsigned *) f = (unsigned) n;
+                break;
+        }
+        case S_ON_WARNINGS: {
+                const char *s = get_string(x, path, v);
+                if (!s)
+                        return;
+                if (streq(s, "proceed"))
+                        *(enum on_warnings *) f = ON_WARNINGS_PROCEED;
+                else if (streq(s, "stop"))
+                        *(enum on_warnings *) f = ON_WARNINGS_STOP;
+                else {
+                        err(x, v, path, "'%.64s' is not valid (use proceed or stop)", s);
+                        return;
+                }
+                break;
+        }
+        }
+        o->mask |= UINT32_C(1) << arg;
+}
+
+static void settings_merge(struct settings *dst, const struct settings_over *o) {
+        for (size_t i = 0; i < ELEMENTSOF(settings_desc); i++) {
+                const struct setting_desc *d = &settings_desc[i];
+                size_t size = d->type == S_DURATION ? sizeof(uint64_t) :
+                              d->type == S_UINT ? sizeof(unsigned) : sizeof(enum on_warnings);
+                if (o->mask & (UINT32_C(1) << i))
+                        memcpy((char *) dst + d->off, (const char *) &o->s + d->off, size);
+        }
+}
+
+#define SETTING_KEYS(container, member)                                                                  \
+        { "poll_interval",   h_setting, offsetof(container, member), 0, false },                        \
+        { "step_timeout",    h_setting, offsetof(container, member), 1, false },                        \
+        { "retries",         h_setting, offsetof(container, member), 2, false },                        \
+        { "on_warnings",     h_setting, offsetof(container, member), 3, false },                        \
+        { "retry_delay",     h_setting, offsetof(container, member), 4, false },                        \
+        { "connect_timeout", h_setting, offsetof(container, member), 5, false },                        \
+        { "stall_timeout",   h_setting, offsetof(container, member), 6, false },                        \
+        { "request_timeout", h_setting, offsetof(container, member), 7, false }
+
+/* defaults: is parsed straight into a struct settings_over */
+struct defaults_wrap { struct settings_over over; };
+static const struct key_handler defaults_tab[] = {
+        SETTING_KEYS(struct defaults_wrap, over),
+};
+
+/* ---- secrets ----------------------------------------------------------------- */
+
+/* Reads the secret file `file` into a->secret.  `at`/`path` locate the key
+ * that named it, for messages.  The content never appears in a message. */
+static void load_secret(struct ctx *x, const char *path, yaml_node_t *at, const char *file, struct auth *a) {
+        _cleanup_close_ int fd = -1;
+        struct stat st;
+        char *buf;
+        size_t len = 0;
+        bool bad = false;
+
+        fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        if (fd < 0) {
+                err(x, at, path, "cannot open %s: %s", file, strerror(errno));
+                return;
+        }
+        if (fstat(fd, &st) < 0) {
+                err(x, at, path, "cannot stat %s: %s", file, strerror(errno));
+                return;
+        }
+        if (!S_ISREG(st.st_mode)) {
+                err(x, at, path, "%s is not a regular file", file);
+                return;
+        }
+        if (st.st_uid != 0 && st.st_uid != geteuid()) {
+                if (geteuid() == 0)
+                        err(x, at, path, "%s is owned by uid %u (must be owned by root)", file, (unsigned) st.st_uid);
+                else
+                        err(x, at, path, "%s is owned by uid %u (must be owned by root or uid %u)", file,
+                            (unsigned) st.st_uid, (unsigned) geteuid());
+                bad = true;
+        }
+        if (st.st_mode & 077) {
+                err(x, at, path, "%s is %s by group or others (mode %04o); run: chmod 600 %s", file,
+                    st.st_mode & 044 ? "readable" : st.st_mode & 022 ? "writable" : "accessible",
+                    (unsigned) (st.st_mode & 07777), file);
+                bad = true;
+        }
+        if (bad)
+                return;
+        /* SECRET_MAX bytes of secret, plus a line end ("\r\n") */
+        if (st.st_size > SECRET_MAX + 2) {
+                err(x, at, path, "%s is larger than %d bytes", file, SECRET_MAX);
+                return;
+        }
+
+        /* One buffer, never reallocated (no stray copies), wiped on error. */
+        buf = xmalloc(SECRET_MAX + 4);
+        for (;;) {
+                ssize_t k = read(fd, buf + len, SECRET_MAX + 3 - len);
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        err(x, at, path, "cannot read %s: %s", file, strerror(errno));
+                        goto fail;
+                }
+                if (k == 0)
+                        break;
+                len += (size_t) k;
+                if (len > SECRET_MAX + 2)
+                        break;
+        }
+        while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
+                len--;
+        if (len > SECRET_MAX) {
+                err(x, at, path, "%s is larger than %d bytes", file, SECRET_MAX);
+                goto fail;
+        }
+        buf[len] = 0;
+        if (len == 0) {
+                err(x, at, path, "%s is empty", file);
+                goto fail;
+        }
+        for (size_t i = 0; i < len; i++)
+                if ((unsigned char) buf[i] < 0x20 || buf[i] == 0x7f) {
+                        /* It goes into an HTTP header: no line breaks. */
+                        err(x, at, path, "%s contains a line break or control character (it must be one line)", file);
+                        goto fail;
+                }
+        a->secret = buf;
+        a->secret_path = xstrdup(file);
+        return;
+
+fail:
+        explicit_bzero(buf, SECRET_MAX + 4);
+        free(buf);
+}
+
+/* The file behind credential name `name`, or NULL after an error. */
+static char *credential_path(struct ctx *x, const char *path, yaml_node_t *at, const char *name) {
+        const char *dir = getenv("CREDENTIALS_DIRECTORY");
+        if (!dir || !*dir) {
+                err(x, at, path,
+                    "credential '%s' requested but $CREDENTIALS_DIRECTORY is not set (use key_file: outside systemd)",
+                    name);
+                return NULL;
+        }
+        return xasprintf("%s/%s", dir, name);
+}
+
+/* ---- tenants ----------------------------------------------------------------- */
+
+static void h_auth_type(struct ctx *x, const char *path, yaml_node_t *v, void *field, uintptr_t arg) {
+        struct abuild *a = field;
+        const char *s = get_string(x, path, v);
+        if (!s)
+                return;
+        for (enum auth_type t = AUTH_API_KEY; t <= AUTH_SESSION; t++)
+                if (streq(s, auth_type_to_string(t))) {
+                        a->type = t;
+                        a->type_ok = true;
+                        return;
+                }
+        err(x, v, path, "'%.64s' is not valid (use api_key, bearer or session)", s);
+}
+
+static void h_credential(struct ctx *x, const char *path, yaml_node_t *v, void *field, uintptr_t arg) {
+        const char *s = get_string(x, path, v);
+        if (!s)
+                return;
+        if (strlen(s) > 255 || strchr(s, '/') || streq(s, ".") || streq(s, "..")) {
+                err(x, v, path, "'%.64s' is not a valid credential name (a file name, no '/')", s);
+                return;
+        }
+        *(char **) field = xstrdup(s);
+}
+
+static const struct key_handler auth_tab[] = {
+        { "type",                h_auth_type,  0,                                             0, true },
+        { "key_file",            h_abs_path,   offsetof(struct abuild, key_file),             0, false },
+        { "credential",          h_credential, offsetof(struct abuild, credential),           0, false },
+        { "username",            h_string,     offsetof(struct abuild, username),             0, false },
+        { "password_file",       h_abs_path,   offsetof(struct abuild, password_file),        0, false },
+        { "password_credential", h_credential, offsetof(struct abuild, password_credential),  0, false },
+        { "role",                h_string,     offsetof(struct abuild, role),                 0, false },
+};
+
+static void h_auth(struct ctx *x, const char *path, yaml_node_t *v, void *field, uintptr_t arg) {
+        struct tbuild *tb = field;
+        struct abuild *a = &tb->a;
+        yaml_node_t *vals[ELEMENTSOF(auth_tab)] = {};
+        size_t errors_before = x->n_errors;
+        const char *file_key, *cred_key;
+        char *file, *cred;
+
+#define VAL(k) val_of(auth_tab, ELEMENTSOF(auth_tab), vals, k)
+        if (!parse_mapping(x, v, path, auth_tab, ELEMENTSOF(auth_tab), a, vals) || !a->type_ok)
+                return;
+        tb->t.auth.type = a->type;
+
+        if (a->type == AUTH_SESSION) {
+                static const char *const not_here[] = { "key_file", "credential" };
+                for (size_t i = 0; i < ELEMENTSOF(not_here); i++)
+                        if (VAL(not_here[i])) {
+                                _cleanup_free_ char *p = path_join(path, not_here[i]);
+                                err(x, VAL(not_here[i]), p,
+                                    "not valid with type: session (use password_file: or password_credential:)");
+                        }
+                if (!VAL("username"))
+                        err(x, v, path, "missing required key 'username' (type: session)");
+                file_key = "password_file";
+                cred_key = "password_credential";
+                file = a->password_file;
+                cred = a->password_credential;
+        } else {
+                static const char *const not_here[] = { "username", "password_file", "password_credential", "role" };
+                for (size_t i = 0; i < ELEMENTSOF(not_here); i++)
+                        if (VAL(not_here[i])) {
+                                _cleanup_free_ char *p = path_join(path, not_here[i]);
+                                err(x, VAL(not_here[i]), p, "only valid with type: session");
+                        }
+                file_key = "key_file";
+                cred_key = "credential";
+                file = a->key_file;
+                cred = a->credential;
+        }
+
+        if (!VAL(file_key) && !VAL(cred_key)) {
+                err(x, v, path, "missing required key '%s' or '%s'", file_key, cred_key);
+                return;
+        }
+        if (VAL(file_key) && VAL(cred_key)) {
+                _cleanup_free_ char *p = path_join(path, cred_key);
+                err(x, VAL(cred_key), p, "use either %s: or %s:, not both", file_key, cred_key);
+                return;
+        }
+        if (x->n_errors != errors_before)
+                return;         /* do not read a secret for an auth: that is wrong anyway */
+
+        if (file) {
+                _cleanup_free_ char *p = path_join(path, file_key);
+                load_secret(x, p, VAL(file_key), file, &tb->t.auth);
+        } else if (cred) {
+                _cleanup_free_ char *p = path_join(path, cred_key);
+                _cleanup_free_ char *f = credential_path(x, p, VAL(cred_key), cred);
+                if (f)
+                        load_secret(x, p, VAL(cred_key), f, &tb->t.auth);
+        }
+        if (a->type == AUTH_SESSION) {
+                tb->t.auth.username = a->username;
+                a->username = NULL;
+        }
+        tb->t.auth.role = a->role ? a->role : xstrdup("");
+        a->role = NULL;
+#undef VAL
+}
+
+static void h_url(struct ctx *x, const char *path, yaml_node_t *v, void *field, uintptr_t arg) {
+        const char *s = get_string(x, path, v), *host, *end;
+        char *u;
+        size_t l;
+
+        /* The URL is never echoed: it could carry a token in a query or
+         * user:password@. */
+        if (!s)
+                return;
+        if (strncasecmp(s, "https://", 8) == 0)
+                host = s + 8;
+        else if (strncasecmp(s, "http://", 7) == 0)
+                host = s + 7;
+        else {
+                err(x, v, path, "must start with https:// or http://");
+                return;
+        }
+        for (const char *p = s; *p; p++)
+                if ((unsigned char) *p <= 0x20 || *p == 0x7f) {
+                        err(x, v, path, "must not contain spaces or control characters");
+                        return;
+                }
+        end = host + strcspn(host, "/?#");
+        if (memchr(host, '@', (size_t) (end - host))) {
+                err(x, v, path, "must not contain user:password@ (use auth:)");
+                return;
+        }
+        if (strpbrk(s, "?#")) {
+                err(x, v, path, "must not contain a query (?) or fragment (#)");
+                return;
+        }
+        if (end == host || *host == ':') {
+                err(x, v, path, "has no host name");
+                return;
+        }
+        u = xstrdup(s);
+        l = strlen(u);
+        while (l > (size_t) (end - s) && u[l - 1] == '/')
+                u[--l] = 0;
+        *(char **) field = u;
+}
+
+static void h_tenant_id(struct ctx *x, const char *path, yaml_node_t *v, void *field, uintptr_t arg) {
+        const char *s = get_string(x, path, v);
+        if (!s)
+                return;
+        if (!all_digits(s) || strlen(s) > TENANT_ID_MAX_LEN) {
+                err(x, v, path, "'%.64s' is not a tenant id (digits only)", s);
+                return;
+        }
+        *(char **) field = xstrdup(s);
+}
+
+static void h_ca_file(struct ctx *x, const char *path, yaml_node_t *v, void *field, uintptr_t arg) {
+        _cleanup_free_ char *f = NULL;
+        struct stat st;
+        int fd;
+
+        if (get_abs_path(x, path, v, &f) < 0)
+                return;
+        fd = open(f, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        if (fd < 0) {
+                err(x, v, path, "cannot open %s: %s", f, strerror(errno));
+                return;
+        }
+        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+                close(fd);
+                err(x, v, path, "%s is not a regular file", f);
+                return;
+        }
+        close(fd);
+        *(char **) field = f;
+        f = NULL;
+}
+
+static const struct key_handler tenant_tab[] = {
+        { "url",                  h_url,       offsetof(struct tbuild, t.url),                  0, true },
+        { "tenant_id",            h_tenant_id, offsetof(struct tbuild, t.tenant_id),            0, true },
+        { "auth",                 h_auth,      0,                                               0, true },
+        { "ca_file",              h_ca_file,   offsetof(struct tbuild, t.ca_file),              0, false },
+        { "insecure_skip_verify", h_bool,      offsetof(struct tbuild, t.insecure_skip_verify), 0, false },
+};
+
+static void h_tenants(struct ctx *x, const char *path, yaml_node_t *v, void *field, uintptr_t arg) {
+        if (is_null(v))
+                return;
+        if (v->type != YAML_MAPPING_NODE) {
+                err(x, v, path, "expected a mapping");
+                return;
+        }
+        if (too_many(x, v, path))
+                return;
+        for (yaml_node_pair_t *pair = v->data.mapping.pairs.start; pair < v->data.mapping.pairs.top; pair++) {
+                const char *name = check_key(x, v, pair, path);
+                yaml_node_t *k = node_at(x, pair->key);
+                _cleanup_free_ char *child = NULL;
+                struct tbuild *tb;
+
+                if (!name || !first_visit(x, node_at(x, pair->value)))
+                        continue;
+                child = path_join(path, name);
+                if (!valid_name(name, NAME_MAX_LEN)) {
+                        err(x, k, child, "'%.64s' is not a valid tenant name (1-%d characters of A-Z a-z 0-9 . _ -)",
+                            name, NAME_MAX_LEN);
+                        continue;
+                }
+                x->tenants = xrealloc(x->tenants, (x->n_tenants + 1) * sizeof(*x->tenants));
+                tb = &x->tenants[x->n_tenants++];
+                *tb = (struct tbuild) {};
+                tb->t.name = xstrdup(name);
+                tb->t.line = (unsigned) k->start_mark.line + 1;
+                (void) parse_mapping(x, node_at(x, pair->value), child, tenant_tab, ELEMENTSOF(tenant_tab), tb, NULL);
+        }
+}
+
+/* ---- promotions -------------------------------------------------------------- */
+
+static void h_promo_name(struct ctx *x, const char *path, yaml_node_t *v, void *field, uintptr_t arg) {
+        const char *s = get_string(x, path, v);
+        if (!s)
+                return;
+        if (!valid_name(s, NAME_MAX_LEN)) {
+                err(x, v, path, "'%.64s' is not a valid name (1-%d characters of A-Z a-z 0-9 . _ -)", s, NAME_MAX_LEN);
+                return;
+        }
+        *(char **) field = xstrdup(s);
+}
+
+static void h_package(struct ctx *x, const char *path, yaml_node_t *v, void *field, uintptr_t arg) {
+        const char *s = get_string(x, path, v);
+        if (!s)
+                return;
+        if (!valid_name(s, PACKAGE_MAX_LEN)) {
+                err(x, v, path, "'%.64s' is not a valid package id (A-Z a-z 0-9 . _ - only)", s);
+                return;
+        }
+        *(char **) field = xstrdup(s);
+}
+
+static void h_schedule(struct ctx *x, const char *path, yaml_node_t *v, void *field, uintptr_t arg) {
+        struct promotion *p = field;
+        _cleanup_free_ char *e = NULL;
+        const char *s = get_string(x, path, v);
+        struct cron *c = NULL;
+
+        if (!s)
+                return;
+        if (cron_parse(s, &c, &e) < 0) {
+                err(x, v, path, "%s", e ? e : "not a valid cron line");
+                cron_free(c);
+                return;
+        }
+        p->schedule = xstrdup(s);
+        p->cron = c;
+}
+
+static void h_timezone(struct ctx *x, const char *path, yaml_node_t *v, void *field, uintptr_t arg) {
+        const char *s = get_string(x, path, v);
+        if (!s)
+                return;
+        if (timezone_valid(s) < 0) {
+                err(x, v, path, "unknown time zone '%.64s' (use a zone such as Europe/Berlin or UTC)", s);
+                return;
+        }
+        *(char **) field = xstrdup(s);
+}
+
+static void h_mode(struct ctx *x, const char *path, yaml_node_t *v, void *field, uintptr_t arg) {
+        const char *s = get_string(x, path, v);
+        if (!s)
+                return;
+        if (streq(s, "import"))
+                *(enum promo_mode *) field = MODE_IMPORT;
+        else if (streq(s, "dry-run"))
+                *(enum promo_mode *) field = MODE_DRY_RUN;
+        else
+                err(x, v, path, "'%.64s' is not valid (use import or dry-run)", s);
+}
+
+static const struct key_handler promo_tab[] = {
+        { "name",     h_promo_name, offsetof(struct pbuild, p.name),     0, true },
+        { "package",  h_package,    offsetof(struct pbuild, p.package),  0, true },
+        { "from",     h_string,     offsetof(struct pbuild, from_name),  0, true },
+        { "to",       h_string,     offsetof(struct pbuild, to_name),    0, true },
+        { "schedule", h_schedule,   offsetof(struct pbuild, p),          0, true },
+        { "timezone", h_timezone,   offsetof(struct pbuild, p.timezone), 0, false },
+        { "catch_up", h_bool,       offsetof(struct pbuild, p.catch_up), 0, false },
+        { "mode",     h_mode,       offsetof(struct pbuild, p.mode),     0, false },
+        SETTING_KEYS(struct pbuild, over),
+};
+_Static_assert(ELEMENTSOF(promo_tab) <= ELEMENTSOF(((struct pbuild *) 0)->vals), "pbuild.vals too small");
+_Static_assert(ELEMENTSOF(settings_desc) <= 32, "settings mask too small");
+
+static void h_promotions(struct ctx *x, const char *path, yaml_node_t *v, void *field, uintptr_t arg) {
+        if (is_null(v))
+                return;
+        if (v->type != YAML_SEQUENCE_NODE) {
+                err(x, v, path, "expected a sequence");
+                return;
+        }
+        if (too_many(x, v, path))
+                return;
+        size_t n = (size_t) (v->data.sequence.items.top - v->data.sequence.items.start);
+        x->promos = xcalloc(n, sizeof(*x->promos));
+        for (size_t i = 0; i < n; i++) {
+                yaml_node_t *item = node_at(x, v->data.sequence.items.start[i]);
+                _cleanup_free_ char *child = xasprintf("%s[%zu]", path, i);
+                struct pbuild *pb;
+
+                if (!first_visit(x, item))
+                        continue;
+                pb = &x->promos[x->n_promos++];
+                pb->index = i;
+
+                pb->p.catch_up = true;
+                pb->p.mode = MODE_IMPORT;
+                pb->p.line = (unsigned) item->start_mark.line + 1;
+                (void) parse_mapping(x, item, child, promo_tab, ELEMENTSOF(promo_tab), pb, pb->vals);
+        }
+}
+
+/* ---- top level --------------------------------------------------------------- */
+
+static void h_state_directory(struct ctx *x, const char *path, yaml_node_t *v, void *field, uintptr_t arg) {
+        char *s = NULL;
+        if (get_abs_path(x, path, v, &s) < 0)
+                return;
+        for (size_t l = strlen(s); l > 1 && s[l - 1] == '/'; l--)
+                s[l - 1] = 0;
+        x->state_directory = s;
+}
+
+static void h_control_socket(struct ctx *x, const char *path, yaml_node_t *v, void *field, uintptr_t arg) {
+        struct sockaddr_un sa;
+        char *s = NULL;
+        if (get_abs_path(x, path, v, &s) < 0)
+                return;
+        if (strlen(s) >= sizeof(sa.sun_path)) {
+                err(x, v, path, "is longer than %zu bytes (the limit of a unix socket path)", sizeof(sa.sun_path) - 1);
+                free(s);
+                return;
+        }
+        x->control_socket = s;
+}
+
+static void h_max_parallel(struct ctx *x, const char *path, yaml_node_t *v, void *field, uintptr_t arg) {
+        unsigned long long n;
+        if (get_uint(x, path, v, 1, MAX_PARALLEL_MAX, &n) < 0)
+                return;
+        x->max_parallel = (unsigned) n;
+        x->max_parallel_set = true;
+}
+
+static void h_defaults(struct ctx *x, const char *path, yaml_node_t *v, void *field, uintptr_t arg) {
+        if (is_null(v))
+                return;
+        (void) parse_mapping(x, v, path, defaults_tab, ELEMENTSOF(defaults_tab), &x->defaults, NULL);
+}
+
+static const struct key_handler root_tab[] = {
+        { "state_directory", h_state_directory, 0, 0, false },
+        { "max_parallel",    h_max_parallel,    0, 0, false },
+        { "control_socket",  h_control_socket,  0, 0, false },
+        { "defaults",        h_defaults,        0, 0, false },
+        { "tenants",         h_tenants,         0, 0, false },
+        { "promotions",      h_promotions,      0, 0, false },
+};
+
+/* ---- cross checks after the walk --------------------------------------------- */
+
+static bool find_tenant_idx(struct ctx *x, const char *name, size_t *ret) {
+        for (size_t i = 0; i < x->n_tenants; i++)
+                if (streq(x->tenants[i].t.name, name)) {
+                        *ret = i;
+                        return true;
+                }
+        return false;
+}
+
+static void unknown_tenant(struct ctx *x, yaml_node_t *at, const char *path, const char *name) {
+        const char **names = xcalloc(x->n_tenants, sizeof(char *));
+        for (size_t i = 0; i < x->n_tenants; i++)
+                names[i] = x->tenants[i].t.name;
+        const char *s = closest(name, names, x->n_tenants);
+        if (s)
+                err(x, at, path, "unknown tenant '%.64s' (did you mean '%s'?)", name, s);
+        else if (x->n_tenants == 0)
+                err(x, at, path, "unknown tenant '%.64s' (no tenants are defined under tenants:)", name);
+        else
+                err(x, at, path, "unknown tenant '%.64s'", name);
+        free(names);
+}
+
+static void cross_check(struct ctx *x) {
+        for (size_t i = 0; i < x->n_promos; i++) {
+                struct pbuild *pb = &x->promos[i];
+                yaml_node_t *const *vals = pb->vals;
+                const size_t nt = ELEMENTSOF(promo_tab);
+
+                pb->p.settings = builtin_settings;
+                settings_merge(&pb->p.settings, &x->defaults);
+                settings_merge(&pb->p.settings, &pb->over);
+
+                if (pb->from_name && !find_tenant_idx(x, pb->from_name, &pb->from_idx)) {
+                        _cleanup_free_ char *p = xasprintf("promotions[%zu].from", pb->index);
+                        unknown_tenant(x, val_of(promo_tab, nt, vals, "from"), p, pb->from_name);
+                }
+                if (pb->to_name) {
+                        _cleanup_free_ char *p = xasprintf("promotions[%zu].to", pb->index);
+                        yaml_node_t *at = val_of(promo_tab, nt, vals, "to");
+                        if (pb->from_name && streq(pb->from_name, pb->to_name))
+                                err(x, at, p, "'%.64s' is the same tenant as from:", pb->to_name);
+                        else if (!find_tenant_idx(x, pb->to_name, &pb->to_idx))
+                                unknown_tenant(x, at, p, pb->to_name);
+                }
+
+                if (!pb->p.name)
+                        continue;
+                for (size_t j = 0; j < i; j++)
+                        if (x->promos[j].p.name && streq(x->promos[j].p.name, pb->p.name)) {
+                                _cleanup_free_ char *p = xasprintf("promotions[%zu].name", pb->index);
+                                yaml_node_t *first = val_of(promo_tab, nt, x->promos[j].vals, "name");
+                                err(x, val_of(promo_tab, nt, vals, "name"), p,
+                                    "duplicate promotion name '%s' (first at line %zu)", pb->p.name,
+                                    first->start_mark.line + 1);
+                                break;
+                        }
+        }
+}
+
+/* ---- pass 1: syntax and refused YAML features ------------------------------- */
+
+struct frame {
+        bool is_map, want_key;
+        size_t idx;
+        char *key;
+};
+
+/* The key path of the node the parser is at. */
+static char *frames_path(const struct frame *f, size_t depth) {
+        struct buf b = {};
+        buf_append(&b, "", 0);
+        for (size_t i = 0; i < depth; i++) {
+                if (!f[i].is_map) {
+                        char s[32];
+                        snprintf(s, sizeof s, "[%zu]", f[i].idx);
+                        buf_append(&b, s, strlen(s));
+                } else if (i + 1 < depth || !f[i].want_key) {
+                        const char *k = f[i].want_key || !f[i].key ? "?" : f[i].key;
+                        if (b.len > 0)
+                                buf_append(&b, ".", 1);
+                        buf_append(&b, k, strlen(k));
+                }
+        }
+        return b.data;
+}
+
+static void frame_node_done(struct frame *f, size_t depth) {
+        if (depth == 0)
+                return;
+        struct frame *t = &f[depth - 1];
+        if (!t->is_map)
+                t->idx++;
+        else if (t->want_key)
+                t->want_key = false;
+        else {
+                t->want_key = true;
+                free(t->key);
+                t->key = NULL;
+        }
+}
+
+static void syntax_error(struct ctx *x, yaml_parser_t *p, const char *text, size_t len) {
+        yaml_mark_t m = p->problem_mark;
+
+        if (p->error == YAML_MEMORY_ERROR) {
+                fputs("dev2prodd: out of memory (libyaml)\n", stderr);
+                abort();
+        }
+        if (p->error == YAML_READER_ERROR) {
+                /* Only a byte offset: find its line and column. */
+                m = (yaml_mark_t) {};
+                for (size_t i = 0; i < p->problem_offset && i < len; i++) {
+                        if (text[i] == '\n') {
+                                m.line++;
+                                m.column = 0;
+                        } else
+                                m.column++;
+                }
+        }
+        const char *problem = p->problem ? p->problem : "unknown problem";
+        const char *hint = p->error == YAML_SCANNER_ERROR && m.index < len && text[m.index] == '\t' ?
+                           " (a tab: YAML indents with spaces only)" : "";
+        if (p->context && (p->context_mark.line != m.line || p->context_mark.column != m.column))
+                err_mark(x, m, "syntax error", "%s%s (%s at line %zu, column %zu)", problem, hint, p->context,
+                         p->context_mark.line + 1, p->context_mark.column + 1);
+        else if (p->context)
+                err_mark(x, m, "syntax error", "%s%s (%s)", problem, hint, p->context);
+        else
+                err_mark(x, m, "syntax error", "%s%s", problem, hint);
+}
+
+/* Returns false on a syntax error (reported). */
+static bool prescan(struct ctx *x, const char *text, size_t len) {
+        yaml_parser_t parser;
+        struct frame *frames = NULL;
+        size_t depth = 0, ndocs = 0;
+        bool ok = true, done = false;
+
+        if (!yaml_parser_initialize(&parser)) {
+                fputs("dev2prodd: out of memory (libyaml)\n", stderr);
+                abort();
+        }
+        yaml_parser_set_input_string(&parser, (const unsigned char *) text, len);
+        yaml_parser_set_encoding(&parser, YAML_UTF8_ENCODING);
+
+        while (!done) {
+                yaml_event_t ev;
+                const char *anchor = NULL, *tag = NULL;
+                bool push = false, is_map = false;
+
+                if (!yaml_parser_parse(&parser, &ev)) {
+                        syntax_error(x, &parser, text, len);
+                        ok = false;
+                        break;
+                }
+                switch (ev.type) {
+                case YAML_STREAM_END_EVENT:
+                        done = true;
+                        break;
+                case YAML_DOCUMENT_START_EVENT:
+                        if (++ndocs == 2)
+                                err_mark(x, ev.start_mark, NULL, "only one YAML document is allowed in the file");
+                        break;
+                case YAML_ALIAS_EVENT: {
+                        _cleanup_free_ char *p = frames_path(frames, depth);
+                        err_mark(x, ev.start_mark, p, "YAML aliases are not supported (*%s)",
+                                 (const char *) ev.data.alias.anchor);
+                        frame_node_done(frames, depth);
+                        break;
+                }
+                case YAML_SCALAR_EVENT:
+                        anchor = (const char *) ev.data.scalar.anchor;
+                        tag = (const char *) ev.data.scalar.tag;
+                        break;
+                case YAML_SEQUENCE_START_EVENT:
+                        anchor = (const char *) ev.data.sequence_start.anchor;
+                        tag = (const char *) ev.data.sequence_start.tag;
+                        push = true;
+                        break;
+                case YAML_MAPPING_START_EVENT:
+                        anchor = (const char *) ev.data.mapping_start.anchor;
+                        tag = (const char *) ev.data.mapping_start.tag;
+                        push = is_map = true;
+                        break;
+                case YAML_SEQUENCE_END_EVENT:
+                case YAML_MAPPING_END_EVENT:
+                        if (depth > 0) {
+                                free(frames[depth - 1].key);
+                                depth--;
+                        }
+                        frame_node_done(frames, depth);
+                        break;
+                default:
+                        break;
+                }
+
+                if (ev.type == YAML_SCALAR_EVENT || push) {
+                        if (anchor || tag) {
+                                _cleanup_free_ char *p = frames_path(frames, depth);
+                                if (anchor)
+                                        err_mark(x, ev.start_mark, p, "YAML anchors are not supported (&%s)", anchor);
+                                if (tag) {
+                                        bool std = strncmp(tag, "tag:yaml.org,2002:", 18) == 0;
+                                        err_mark(x, ev.start_mark, p, "YAML tags are not supported (%s%s)",
+                                                 std ? "!!" : "", std ? tag + 18 : tag);
+                                }
+                        }
+                        if (ev.type == YAML_SCALAR_EVENT) {
+                                if (depth > 0 && frames[depth - 1].is_map && frames[depth - 1].want_key)
+                                        frames[depth - 1].key = xstrdup((const char *) ev.data.scalar.value);
+                                frame_node_done(frames, depth);
+                        } else {
+                                frames = xrealloc(frames, (depth + 1) * sizeof(*frames));
+                                frames[depth++] = (struct frame) { .is_map = is_map, .want_key = true };
+                        }
+                }
+                yaml_event_delete(&ev);
+        }
+
+        while (depth > 0)
+                free(frames[--depth].key);
+        free(frames);
+        yaml_parser_delete(&parser);
+        return ok;
+}
+
+/* ---- load ---------------------------------------------------------------------- */
+
+static void tenant_done(struct tenant *t) {
+        free(t->name);
+        free(t->url);
+        free(t->tenant_id);
+        free(t->ca_file);
+        free(t->auth.secret_path);
+        secret_free(t->auth.secret);
+        free(t->auth.username);
+        free(t->auth.role);
+}
+
+static void promotion_done(struct promotion *p) {
+        free(p->name);
+        free(p->package);
+        free(p->schedule);
+        cron_free(p->cron);
+        free(p->timezone);
+}
+
+static void ctx_done(struct ctx *x) {
+        free(x->state_directory);
+        free(x->control_socket);
+        for (size_t i = 0; i < x->n_tenants; i++) {
+                struct abuild *a = &x->tenants[i].a;
+                tenant_done(&x->tenants[i].t);
+                free(a->key_file);
+                free(a->credential);
+                free(a->username);
+                free(a->password_file);
+                free(a->password_credential);
+                free(a->role);
+        }
+        free(x->tenants);
+        for (size_t i = 0; i < x->n_promos; i++) {
+                promotion_done(&x->promos[i].p);
+                free(x->promos[i].from_name);
+                free(x->promos[i].to_name);
+        }
+        free(x->promos);
+}
+
+/* The first folder of a systemd folder list ($STATE_DIRECTORY may be
+ * "/var/lib/a:/var/lib/b"), or NULL. */
+static char *first_dir_of_env(const char *name) {
+        const char *e = getenv(name);
+        if (!e || e[0] != '/')
+                return NULL;
+        char *s = xstrndup(e, strcspn(e, ":"));
+        for (size_t l = strlen(s); l > 1 && s[l - 1] == '/'; l--)
+                s[l - 1] = 0;
+        return s;
+}
+
+static char *default_state_directory(void) {
+        char *s = first_dir_of_env("STATE_DIRECTORY");
+        return s ? s : xstrdup(DEFAULT_STATE_DIR);
+}
+
+static char *default_control_socket(void) {
+        _cleanup_free_ char *d = first_dir_of_env("RUNTIME_DIRECTORY");
+        if (d)
+                return xasprintf("%s%s", streq(d, "/") ? "" : d, "/control.sock");
+        return xstrdup(DEFAULT_CONTROL_SOCKET);
+}
+
+/* Moves everything from the build structures into a new config. */
+static struct config *assemble(struct ctx *x) {
+        struct config *c = xcalloc(1, sizeof(*c));
+
+        c->path = xstrdup(x->path);
+        c->state_directory = x->state_directory ? x->state_directory : default_state_directory();
+        x->state_directory = NULL;
+        c->control_socket = x->control_socket ? x->control_socket : default_control_socket();
+        x->control_socket = NULL;
+        c->max_parallel = x->max_parallel_set ? x->max_parallel : 4;
+        c->defaults = builtin_settings;
+        settings_merge(&c->defaults, &x->defaults);
+
+        c->tenants = xcalloc(x->n_tenants, sizeof(struct tenant));
+        for (size_t i = 0; i < x->n_tenants; i++) {
+                c->tenants[i] = x->tenants[i].t;
+                x->tenants[i].t = (struct tenant) {};
+        }
+        c->n_tenants = x->n_tenants;
+
+        c->promotions = xcalloc(x->n_promos, sizeof(struct promotion));
+        for (size_t i = 0; i < x->n_promos; i++) {
+                struct promotion *p = &c->promotions[i];
+                *p = x->promos[i].p;
+                x->promos[i].p = (struct promotion) {};
+                p->from = &c->tenants[x->promos[i].from_idx];
+                p->to = &c->tenants[x->promos[i].to_idx];
+        }
+        c->n_promotions = x->n_promos;
+        return c;
+}
+
+/* Everything but reading the file; errors stay in x. */
+static int load_text(struct ctx *x, const char *text, size_t len, struct config **ret) {
+        yaml_parser_t parser;
+        yaml_document_t doc;
+        yaml_node_t *root;
+
+        if (!prescan(x, text, len))
+                return -EINVAL;
+
+        if (!yaml_parser_initialize(&parser)) {
+                fputs("dev2prodd: out of memory (libyaml)\n", stderr);
+                abort();
+        }
+        yaml_parser_set_input_string(&parser, (const unsigned char *) text, len);
+        yaml_parser_set_encoding(&parser, YAML_UTF8_ENCODING);
+        if (!yaml_parser_load(&parser, &doc)) {
+                /* e.g. an undefined alias; the prescan may have said it already */
+                if (x->n_errors == 0)
+                        syntax_error(x, &parser, text, len);
+                yaml_parser_delete(&parser);
+                return -EINVAL;
+        }
+        yaml_parser_delete(&parser);
+        x->doc = &doc;
+        x->visited = xcalloc((size_t) (doc.nodes.top - doc.nodes.start), sizeof(bool));
+
+        root = yaml_document_get_root_node(&doc);
+        if (!root)
+                err_mark(x, (yaml_mark_t) {}, NULL, "the configuration is empty");
+        else if (is_null(root))
+                err(x, root, NULL, "the configuration is empty");
+        else {
+                (void) first_visit(x, root);
+                (void) parse_mapping(x, root, "", root_tab, ELEMENTSOF(root_tab), x, NULL);
+                cross_check(x);
+        }
+        yaml_document_delete(&doc);
+        x->doc = NULL;
+        free(x->visited);
+        x->visited = NULL;
+
+        if (x->n_errors > 0)
+                return -EINVAL;
+        *ret = assemble(x);
+        return 0;
+}
+
+int config_load(const char *path, struct config **ret, struct errlist *errs) {
+        _cleanup_free_ char *text = NULL;
+        struct ctx x = { .path = path };
+        size_t len = 0;
+        int r;
+
+        assert(path && ret && errs);
+        *ret = NULL;
+
+        r = read_file_small(path, CONFIG_MAX_SIZE, &text, &len);
+        if (r < 0)
+                return r;
+
+        r = load_text(&x, text, len, ret);
+        flush_errors(&x, errs);
+        ctx_done(&x);
+        return r;
+}
+
+void config_free(struct config *c) {
+        if (!c)
+                return;
+        for (size_t i = 0; i < c->n_tenants; i++)
+                tenant_done(&c->tenants[i]);
+        free(c->tenants);
+        for (size_t i = 0; i < c->n_promotions; i++)
+                promotion_done(&c->promotions[i]);
+        free(c->promotions);
+        free(c->state_directory);
+        free(c->control_socket);
+        free(c->path);
+        free(c);
+}
+
+const struct promotion *config_find_promotion(const struct config *c, const char *name) {
+        if (!c || !name)
+                return NULL;
+        for (size_t i = 0; i < c->n_promotions; i++)
+                if (streq(c->promotions[i].name, name))
+                        return &c->promotions[i];
+        return NULL;
+}
+
+const struct tenant *config_find_tenant(const struct config *c, const char *name) {
+        if (!c || !name)
+                return NULL;
+        for (size_t i = 0; i < c->n_tenants; i++)
+                if (streq(c->tenants[i].name, name))
+                        return &c->tenants[i];
+        return NULL;
+}

@@ -1,0 +1,429 @@
+/* daemon.c — see daemon.h. */
+#include <errno.h>
+#include <signal.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include "control.h"
+#include "daemon.h"
+#include "engine.h"
+#include "log.h"
+#include "scheduler.h"
+#include "store.h"
+
+struct slot {
+        struct job *job;
+        bool started;           /* job_run was called */
+        bool done;              /* finished: freed by the reaper */
+};
+
+struct daemon {
+        sd_event *event;
+        struct engine engine;
+        struct config *config;
+        struct scheduler sched;
+        sd_event_source *sched_timer, *status_timer, *reaper;
+        struct slot *slots;
+        size_t n_slots;
+        unsigned running;
+        struct control *control;
+        int lock_fd;
+};
+
+static void update_status(struct daemon *d);
+static void start_more(struct daemon *d);
+
+/* ---- jobs ---------------------------------------------------------------- */
+
+static struct slot *slot_of_promotion(struct daemon *d, const char *promotion) {
+        for (size_t i = 0; i < d->n_slots; i++)
+                if (!d->slots[i].done && streq(d->slots[i].job->promotion, promotion))
+                        return &d->slots[i];
+        return NULL;
+}
+
+static struct slot *slot_of_id(struct daemon *d, const char *id) {
+        for (size_t i = 0; i < d->n_slots; i++)
+                if (!d->slots[i].done && streq(d->slots[i].job->id, id))
+                        return &d->slots[i];
+        return NULL;
+}
+
+static void add_slot(struct daemon *d, struct job *j) {
+        d->slots = xrealloc(d->slots, (d->n_slots + 1) * sizeof *d->slots);
+        d->slots[d->n_slots++] = (struct slot) { .job = j };
+        j->engine = &d->engine;
+}
+
+/* Jobs are freed here, outside the job code that reported the end. */
+static int on_reap(sd_event_source *s, void *userdata) {
+        struct daemon *d = userdata;
+        for (size_t i = 0; i < d->n_slots;) {
+                if (!d->slots[i].done) {
+                        i++;
+                        continue;
+                }
+                job_free(d->slots[i].job);
+                d->slots[i] = d->slots[--d->n_slots];
+        }
+        start_more(d);
+        update_status(d);
+        return 0;
+}
+
+static void on_job_finished(struct engine *e, struct job *j) {
+        struct daemon *d = e->userdata;
+        for (size_t i = 0; i < d->n_slots; i++)
+                if (d->slots[i].job == j && !d->slots[i].done) {
+                        d->slots[i].done = true;
+                        if (d->slots[i].started)
+                                d->running--;
+                }
+        if (!job_state_is_final(j->state))
+                log_warning("job %s stopped in state %s; it resumes at the next start", j->id,
+                            job_state_to_string(j->state));
+        sd_event_source_set_enabled(d->reaper, SD_EVENT_ONESHOT);
+}
+
+static void on_job_changed(struct engine *e, struct job *j) {
+        update_status(e->userdata);
+}
+
+static void start_more(struct daemon *d) {
+        for (size_t i = 0; i < d->n_slots && d->running < d->config->max_parallel; i++) {
+                struct slot *s = &d->slots[i];
+                if (s->started || s->done)
+                        continue;
+                s->started = true;
+                d->running++;
+                job_run(s->job, &d->engine);    /* may finish at once: the reaper frees it */
+        }
+}
+
+/* Creates and saves a job; the caller has checked that none is active. */
+static int create_job(struct daemon *d, const struct promotion *p, uint64_t due_usec, bool manual, char **ret_id) {
+        _cleanup_free_ char *id = manual ? store_new_job_id(d->engine.jobs_dir, p->name, due_usec)
+                                         : store_job_id_for(p->name, due_usec);
+        _cleanup_free_ char *path = store_job_path(d->engine.jobs_dir, id);
+        struct job *j;
+        int r;
+
+        if (!manual && access(path, F_OK) == 0) {
+                /* made before a crash or by an earlier start: never twice */
+                log_info("%s: the job for this due time exists already (%s)", p->name, id);
+                return -EEXIST;
+        }
+        j = job_new(id, p, due_usec);
+        r = store_save(d->engine.jobs_dir, j);
+        if (r < 0) {
+                log_error_errno(r, "%s: cannot create job %s in %s; this run is skipped (free space or "
+                                "fix permissions there)", p->name, id, d->engine.jobs_dir);
+                job_free(j);
+                return r;
+        }
+        add_slot(d, j);
+        if (ret_id)
+                *ret_id = xstrdup(id);
+        return 0;
+}
+
+int daemon_start_manual(struct daemon *d, const char *name, char **ret_id, char **ret_err) {
+        const struct promotion *p = config_find_promotion(d->config, name);
+        struct slot *s;
+        int r;
+
+        if (!p) {
+                *ret_err = xasprintf("no promotion named '%s' in %s", name, d->config->path);
+                return -ENOENT;
+        }
+        if ((s = slot_of_promotion(d, name))) {
+                *ret_err = xasprintf("job %s of %s is still %s", s->job->id, name,
+                                     s->started ? "running" : "queued");
+                return -EBUSY;
+        }
+        r = create_job(d, p, now_realtime_usec(), true, ret_id);
+        if (r < 0) {
+                *ret_err = xasprintf("cannot create the job: %s", strerror(-r));
+                return r;
+        }
+        log_info("%s: run requested through the control socket: job %s", name, *ret_id);
+        start_more(d);
+        update_status(d);
+        return 0;
+}
+
+int daemon_cancel(struct daemon *d, const char *id, char **ret_err) {
+        struct slot *s = slot_of_id(d, id);
+        if (!s) {
+                *ret_err = xasprintf("no running or queued job '%s'", id);
+                return -ENOENT;
+        }
+        job_cancel(s->job, "cancelled by an operator (dev2prodctl cancel)");
+        return 0;
+}
+
+static void resume_jobs(struct daemon *d) {
+        char **ids = NULL;
+        size_t n = 0;
+        unsigned resumed = 0;
+
+        if (store_list(d->engine.jobs_dir, &ids, &n) < 0)
+                return;
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_free_ char *path = store_job_path(d->engine.jobs_dir, ids[i]), *err = NULL;
+                struct job *j = NULL;
+                if (store_load(path, &j, &err) < 0) {
+                        log_warning("%s: %s; left alone (move it away once inspected)", path, err);
+                        continue;
+                }
+                if (job_state_is_final(j->state) || slot_of_promotion(d, j->promotion)) {
+                        if (!job_state_is_final(j->state))
+                                log_warning("job %s: another unfinished job of %s runs first", j->id, j->promotion);
+                        job_free(j);
+                        continue;
+                }
+                add_slot(d, j);
+                resumed++;
+        }
+        strv_free_n(ids, n);
+        if (resumed)
+                log_notice("resuming %u unfinished job(s)", resumed);
+}
+
+/* ---- schedule ------------------------------------------------------------ */
+
+static void on_due(void *userdata, const struct promotion *p, time_t due, bool missed) {
+        struct daemon *d = userdata;
+        struct slot *s;
+        char when[64];
+        struct tm tm;
+
+        localtime_r(&due, &tm);
+        strftime(when, sizeof when, "%Y-%m-%d %H:%M %Z", &tm);
+        if (missed && !p->catch_up) {
+                log_notice("%s: skipping the run due at %s, missed while the daemon was down (catch_up: false)",
+                           p->name, when);
+                return;
+        }
+        if ((s = slot_of_promotion(d, p->name))) {
+                log_warning("%s: skipping the run due at %s: job %s is still %s", p->name, when, s->job->id,
+                            s->started ? "running" : "queued");
+                return;
+        }
+        if (create_job(d, p, (uint64_t) due * USEC_PER_SEC, false, NULL) >= 0)
+                log_info("%s: %s due at %s", p->name, missed ? "catching up on the run" : "run", when);
+}
+
+static int on_sched_timer(sd_event_source *s, uint64_t usec, void *userdata);
+
+static void schedule(struct daemon *d) {
+        time_t next;
+        int r;
+
+        scheduler_run(&d->sched, d->config, time(NULL), on_due, d);
+        r = scheduler_save(&d->sched);
+        if (r < 0)
+                log_warning_errno(r, "cannot save %s (due times missed while down may be missed)", d->sched.path);
+        start_more(d);
+        next = scheduler_next(&d->sched, NULL);
+        if (!next) {
+                sd_event_source_set_enabled(d->sched_timer, SD_EVENT_OFF);
+                return;
+        }
+        sd_event_source_set_time(d->sched_timer, (uint64_t) next * USEC_PER_SEC);
+        sd_event_source_set_enabled(d->sched_timer, SD_EVENT_ONESHOT);
+}
+
+static int on_sched_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        struct daemon *d = userdata;
+        schedule(d);
+        update_status(d);
+        return 0;
+}
+
+/* ---- systemd ------------------------------------------------------------- */
+
+static bool transferring(const struct daemon *d) {
+        for (size_t i = 0; i < d->n_slots; i++) {
+                const struct slot *s = &d->slots[i];
+                if (s->started && !s->done && (s->job->state == JOB_DOWNLOAD || s->job->state == JOB_UPLOAD))
+                        return true;
+        }
+        return false;
+}
+
+static void update_status(struct daemon *d) {
+        char line[1024], when[64];
+        size_t n = 0, shown = 0, queued = 0;
+        const char *np = NULL;
+        time_t next = scheduler_next(&d->sched, &np);
+
+        for (size_t i = 0; i < d->n_slots; i++)
+                if (!d->slots[i].done && !d->slots[i].started)
+                        queued++;
+        n += (size_t) snprintf(line + n, sizeof line - n, "%u running", d->running);
+        if (queued)
+                n += (size_t) snprintf(line + n, sizeof line - n, ", %zu queued", queued);
+        for (size_t i = 0; i < d->n_slots && shown < 3 && n < sizeof line - 200; i++) {
+                const struct slot *s = &d->slots[i];
+                if (!s->started || s->done)
+                        continue;
+                _cleanup_free_ char *p = job_describe_progress(s->job);
+                n += (size_t) snprintf(line + n, sizeof line - n, "; %s: %s", s->job->promotion, p);
+                shown++;
+        }
+        if (next && n < sizeof line - 128) {
+                struct tm tm;
+                localtime_r(&next, &tm);
+                strftime(when, sizeof when, "%Y-%m-%d %H:%M %Z", &tm);
+                snprintf(line + n, sizeof line - n, "; next: %s at %s", np, when);
+        }
+        sd_notifyf(false, "STATUS=%s", line);
+        /* progress only moves during transfers: tick only then, so an idle
+         * daemon wakes for nothing but its timers and the watchdog */
+        sd_event_source_set_enabled(d->status_timer, transferring(d) ? SD_EVENT_ON : SD_EVENT_OFF);
+}
+
+static int on_status_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        struct daemon *d = userdata;
+        sd_event_source_set_time(s, usec + 2 * USEC_PER_SEC);
+        update_status(d);
+        return 0;
+}
+
+static void reload(struct daemon *d) {
+        struct config *c = NULL;
+        struct errlist errs = {};
+
+        sd_notifyf(false, "RELOADING=1\nMONOTONIC_USEC=%llu\nSTATUS=reloading %s",
+                   (unsigned long long) now_monotonic_usec(), d->config->path);
+        if (config_load(d->config->path, &c, &errs) < 0) {
+                for (size_t i = 0; i < errs.n; i++)
+                        log_error("%s", errs.msgs[i]);
+                log_error("reload refused: %zu error(s) in %s; the old configuration stays in force",
+                          MAX(errs.n, (size_t) 1), d->config->path);
+                errlist_free(&errs);
+        } else if (!streq(c->state_directory, d->config->state_directory)) {
+                log_error("reload refused: state_directory changed (%s -> %s); restart the daemon to move it",
+                          d->config->state_directory, c->state_directory);
+                config_free(c);
+        } else {
+                /* Running jobs keep their own copy of their settings; only
+                 * credentials are looked up again (by tenant name). */
+                config_free(d->config);
+                d->config = c;
+                d->engine.config = c;
+                auth_cache_clear(&d->engine.auth);
+                log_notice("configuration reloaded from %s: %zu tenant(s), %zu promotion(s)",
+                           c->path, c->n_tenants, c->n_promotions);
+                schedule(d);
+        }
+        sd_notify(false, "READY=1");
+        update_status(d);
+}
+
+static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        struct daemon *d = userdata;
+
+        if (si->ssi_signo == SIGHUP) {
+                reload(d);
+                return 0;
+        }
+        sd_notify(false, "STOPPING=1\nSTATUS=stopping");
+        log_notice("%s: stopping; %u running job(s) keep their saved state and resume at the next start",
+                   strsignal((int) si->ssi_signo), d->running);
+        for (size_t i = 0; i < d->n_slots; i++)
+                job_suspend(d->slots[i].job);
+        sd_event_exit(d->event, 0);
+        return 0;
+}
+
+static const char *control_path(const struct config *c) {
+        return c->control_socket;
+}
+
+int daemon_run(struct config *c) {
+        struct daemon d = { .config = c, .lock_fd = -1 };
+        const char *np = NULL;
+        _cleanup_free_ char *err = NULL;
+        sigset_t mask;
+        int r;
+
+        r = mkdir_p(c->state_directory, 0700);
+        if (r < 0) {
+                log_error_errno(r, "cannot create state_directory %s", c->state_directory);
+                config_free(c);
+                return 1;
+        }
+        r = store_lock(c->state_directory, &d.lock_fd);
+        if (r < 0) {
+                log_error_errno(r, "cannot lock %s/lock%s", c->state_directory,
+                                r == -EBUSY ? " (another dev2prodd uses this state_directory)" : "");
+                config_free(c);
+                return r == -EBUSY ? 3 : 1;
+        }
+        if (sd_event_default(&d.event) < 0 || engine_init(&d.engine, d.event, c) < 0) {
+                config_free(c);
+                return 1;
+        }
+        d.engine.job_finished = on_job_finished;
+        d.engine.job_changed = on_job_changed;
+        d.engine.userdata = &d;
+
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGHUP);
+        sigprocmask(SIG_BLOCK, &mask, NULL);
+        sd_event_add_signal(d.event, NULL, SIGTERM, on_signal, &d);
+        sd_event_add_signal(d.event, NULL, SIGINT, on_signal, &d);
+        sd_event_add_signal(d.event, NULL, SIGHUP, on_signal, &d);
+        /* WATCHDOG=1 from the loop itself: a stuck loop stops feeding it */
+        sd_event_set_watchdog(d.event, true);
+        sd_event_add_defer(d.event, &d.reaper, on_reap, &d);
+        sd_event_source_set_enabled(d.reaper, SD_EVENT_OFF);
+        sd_event_add_time(d.event, &d.sched_timer, CLOCK_REALTIME, UINT64_MAX, USEC_PER_SEC, on_sched_timer, &d);
+        sd_event_add_time_relative(d.event, &d.status_timer, CLOCK_MONOTONIC, 2 * USEC_PER_SEC, 0, on_status_timer, &d);
+        sd_event_source_set_enabled(d.status_timer, SD_EVENT_OFF);
+
+        r = control_open(d.event, control_path(c), &d, &d.control);
+        if (r < 0)
+                log_warning_errno(r, "cannot open the control socket %s; dev2prodctl run/cancel will not "
+                                  "work (read commands still do)", control_path(c));
+
+        if (scheduler_load(&d.sched, c->state_directory, &err) < 0)
+                log_warning("%s", err);
+        resume_jobs(&d);
+        schedule(&d);
+        update_status(&d);
+        {
+                time_t next = scheduler_next(&d.sched, &np);
+                char when[64] = "never";
+                if (next) {
+                        struct tm tm;
+                        localtime_r(&next, &tm);
+                        strftime(when, sizeof when, "%Y-%m-%d %H:%M %Z", &tm);
+                }
+                log_notice("started: %zu promotion(s), %u job(s) running; next: %s at %s",
+                           c->n_promotions, d.running, np ? np : "-", when);
+        }
+        sd_notify(false, "READY=1");
+
+        r = sd_event_loop(d.event);
+        if (r < 0)
+                log_error_errno(r, "event loop failed");
+
+        for (size_t i = 0; i < d.n_slots; i++)
+                job_free(d.slots[i].job);
+        free(d.slots);
+        control_close(d.control);
+        sd_event_source_disable_unref(d.sched_timer);
+        sd_event_source_disable_unref(d.status_timer);
+        sd_event_source_disable_unref(d.reaper);
+        scheduler_free(&d.sched);
+        engine_done(&d.engine);
+        sd_event_unref(d.event);
+        config_free(d.config);
+        close(d.lock_fd);
+        return r < 0 ? 1 : 0;
+}

@@ -1,0 +1,903 @@
+/* job.c — the promotion as a table-driven, saved state machine.
+ *
+ * Rules that keep a promotion safe across crashes and lost answers:
+ *  1. Every transition is saved (store_save: temp, fsync, rename, fsync dir)
+ *     before the new state's request is sent.  A state whose request creates
+ *     something is therefore always on disk before the server hears of it.
+ *  2. A saved answer (export id, file id, dry-run id, import id) is never
+ *     asked for again: resuming in a poll state polls that id.
+ *  3. Resuming in a creating state means its answer was not saved.  Export,
+ *     upload and dry run are sent again (a duplicate there is harmless and
+ *     logged).  The import is not: the job fails with "outcome unknown" and
+ *     says how to check, because importing twice into production is the one
+ *     mistake this daemon must never make.
+ *  4. The import is sent only after a dry run that COMPLETED with no errors,
+ *     Totals.Failed == 0 and (with on_warnings: stop) no warnings.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "engine.h"
+#include "http.h"
+#include "job.h"
+#include "log.h"
+#include "retry.h"
+#include "store.h"
+
+enum side { SOURCE, TARGET };
+
+/* What a resumed job does in a state whose request may have been sent. */
+enum redo {
+        REDO_POLL,              /* a read: just do it again */
+        REDO_RESEND,            /* a harmless duplicate: send again, count it */
+        REDO_RESTART,           /* the download: start over from byte 0 */
+        REDO_NEVER,             /* the import: outcome unknown, stop */
+};
+
+enum verdict {
+        V_NEXT,                 /* *next holds the state to go to */
+        V_POLL,                 /* not finished yet: poll again after poll_interval */
+        V_UNREADABLE,           /* the answer can't be used: like a lost answer */
+        V_DONE,                 /* answer() already moved the job (failed or succeeded) */
+};
+
+/* Owned strings of the request being built. */
+struct outgoing {
+        struct http_request rq;
+        char *url, *body;
+        int fd;
+};
+
+struct step {
+        const char *name;               /* job file "state", DEV2PROD_STEP= */
+        const char *doing;              /* STATUS= verb */
+        enum side side;
+        enum request_kind kind;
+        enum redo redo;
+        int (*prepare)(struct job *j, struct outgoing *o);
+        enum verdict (*answer)(struct job *j, const struct http_result *res, enum job_state *next);
+};
+
+static int prep_export(struct job *j, struct outgoing *o);
+static int prep_export_poll(struct job *j, struct outgoing *o);
+static int prep_download(struct job *j, struct outgoing *o);
+static int prep_upload(struct job *j, struct outgoing *o);
+static int prep_dry_run(struct job *j, struct outgoing *o);
+static int prep_import_poll(struct job *j, struct outgoing *o);
+static int prep_import(struct job *j, struct outgoing *o);
+static enum verdict ans_export(struct job *j, const struct http_result *res, enum job_state *next);
+static enum verdict ans_export_poll(struct job *j, const struct http_result *res, enum job_state *next);
+static enum verdict ans_download(struct job *j, const struct http_result *res, enum job_state *next);
+static enum verdict ans_upload(struct job *j, const struct http_result *res, enum job_state *next);
+static enum verdict ans_dry_run(struct job *j, const struct http_result *res, enum job_state *next);
+static enum verdict ans_dry_run_poll(struct job *j, const struct http_result *res, enum job_state *next);
+static enum verdict ans_import(struct job *j, const struct http_result *res, enum job_state *next);
+static enum verdict ans_import_poll(struct job *j, const struct http_result *res, enum job_state *next);
+
+static const struct step steps[_JOB_STEPS] = {
+        /*                  name            doing          side    kind        redo          prepare           answer */
+        [JOB_EXPORT]       = { "export",       "exporting",   SOURCE, REQ_CREATE, REDO_RESEND,  prep_export,      ans_export },
+        [JOB_EXPORT_POLL]  = { "export-poll",  "exporting",   SOURCE, REQ_READ,   REDO_POLL,    prep_export_poll, ans_export_poll },
+        [JOB_DOWNLOAD]     = { "download",     "downloading", SOURCE, REQ_READ,   REDO_RESTART, prep_download,    ans_download },
+        [JOB_UPLOAD]       = { "upload",       "uploading",   TARGET, REQ_CREATE, REDO_RESEND,  prep_upload,      ans_upload },
+        [JOB_DRY_RUN]      = { "dry-run",      "dry-running", TARGET, REQ_CREATE, REDO_RESEND,  prep_dry_run,     ans_dry_run },
+        [JOB_DRY_RUN_POLL] = { "dry-run-poll", "dry-running", TARGET, REQ_READ,   REDO_POLL,    prep_import_poll, ans_dry_run_poll },
+        [JOB_IMPORT]       = { "import",       "importing",   TARGET, REQ_IMPORT, REDO_NEVER,   prep_import,      ans_import },
+        [JOB_IMPORT_POLL]  = { "import-poll",  "importing",   TARGET, REQ_READ,   REDO_POLL,    prep_import_poll, ans_import_poll },
+};
+
+static const char *const final_names[] = {
+        [JOB_SUCCEEDED - _JOB_STEPS] = "succeeded",
+        [JOB_FAILED - _JOB_STEPS] = "failed",
+        [JOB_CANCELLED - _JOB_STEPS] = "cancelled",
+};
+
+const char *job_state_to_string(enum job_state s) {
+        if (s < _JOB_STEPS)
+                return steps[s].name;
+        if (s < _JOB_STATE_MAX)
+                return final_names[s - _JOB_STEPS];
+        return "invalid";
+}
+
+int job_state_from_string(const char *s) {
+        for (int i = 0; i < _JOB_STATE_MAX; i++)
+                if (streq(s, job_state_to_string((enum job_state) i)))
+                        return i;
+        return -EINVAL;
+}
+
+bool job_state_is_final(enum job_state s) { return s >= _JOB_STEPS; }
+
+const char *job_state_doing(enum job_state s) {
+        return s < _JOB_STEPS ? steps[s].doing : job_state_to_string(s);
+}
+
+/* ---- life cycle ------------------------------------------------------- */
+
+static void tenant_snapshot(struct job_tenant *d, const struct tenant *t) {
+        d->name = xstrdup(t->name);
+        d->url = xstrdup(t->url);
+        d->tenant_id = xstrdup(t->tenant_id);
+}
+
+struct job *job_new(const char *id, const struct promotion *p, uint64_t due_usec) {
+        struct job *j = xcalloc(1, sizeof *j);
+        j->id = xstrdup(id);
+        j->promotion = xstrdup(p->name);
+        j->package = xstrdup(p->package);
+        tenant_snapshot(&j->from, p->from);
+        tenant_snapshot(&j->to, p->to);
+        j->mode = p->mode;
+        j->settings = p->settings;
+        j->state = JOB_EXPORT;
+        j->created_usec = j->updated_usec = now_realtime_usec();
+        j->due_usec = due_usec;
+        j->download_fd = -1;
+        return j;
+}
+
+static void tenant_free(struct job_tenant *t) {
+        free(t->name);
+        free(t->url);
+        free(t->tenant_id);
+}
+
+void job_free(struct job *j) {
+        if (!j)
+                return;
+        job_suspend(j);
+        free(j->id);
+        free(j->promotion);
+        free(j->package);
+        tenant_free(&j->from);
+        tenant_free(&j->to);
+        free(j->failure);
+        free(j->message);
+        free(j->export_id);
+        export_status_free(&j->export);
+        free(j->package_path);
+        free(j->target_file_id);
+        free(j->dry_run_id);
+        import_status_free(&j->dry_run);
+        free(j->import_id);
+        import_status_free(&j->import);
+        free(j);
+}
+
+/* ---- logging ----------------------------------------------------------- */
+
+static const struct job_tenant *side_tenant(const struct job *j, enum side s) {
+        return s == SOURCE ? &j->from : &j->to;
+}
+
+static struct log_ctx job_ctx(const struct job *j) {
+        struct log_ctx c = { .job = j->id, .promotion = j->promotion };
+        if (j->state < _JOB_STEPS) {
+                c.step = steps[j->state].name;
+                c.tenant = side_tenant(j, steps[j->state].side)->name;
+        }
+        return c;
+}
+
+#define jlog(j, prio, msgid, ...) do { \
+        struct log_ctx _c = job_ctx(j); \
+        log_full((prio), 0, &_c, (msgid), __VA_ARGS__); \
+} while (0)
+
+static void set_str(char **p, const char *v) {
+        free(*p);
+        *p = xstrdup(v);
+}
+
+/* ---- transitions ------------------------------------------------------- */
+
+static void start_state(struct job *j);
+static void send_request(struct job *j);
+
+static struct engine *eng(struct job *j) { return j->engine; }
+
+static void notify_changed(struct job *j) {
+        if (eng(j)->job_changed)
+                eng(j)->job_changed(eng(j), j);
+}
+
+static void finish(struct job *j) {
+        job_suspend(j);         /* also gives up the target tenant */
+        /* The package is not history: drop it once the job is over. */
+        if (j->package_path && job_state_is_final(j->state))
+                (void) unlink(j->package_path);
+        if (eng(j)->job_finished)
+                eng(j)->job_finished(eng(j), j);
+}
+
+static int on_timer(sd_event_source *s, uint64_t usec, void *userdata);
+
+static void arm_timer(struct job *j, uint64_t delay_usec) {
+        uint64_t now;
+        sd_event_now(eng(j)->event, CLOCK_MONOTONIC, &now);
+        if (j->timer) {
+                sd_event_source_set_time(j->timer, now + delay_usec);
+                sd_event_source_set_enabled(j->timer, SD_EVENT_ONESHOT);
+                return;
+        }
+        if (sd_event_add_time(eng(j)->event, &j->timer, CLOCK_MONOTONIC, now + delay_usec, 0, on_timer, j) < 0) {
+                jlog(j, LOG_ERR, NULL, "cannot arm a timer; stopping the job (it resumes at the next start)");
+                finish(j);
+        }
+}
+
+/* Saves j; on failure the job waits and tries again (a full or read-only
+ * disk is often fixed by an operator), and after `retries` failed saves it
+ * stops with its last good file untouched. */
+static bool save(struct job *j) {
+        int r = store_save(eng(j)->jobs_dir, j);
+        if (r >= 0) {
+                j->save_failures = 0;
+                return true;
+        }
+        j->save_failures++;
+        {
+                struct log_ctx c = job_ctx(j);
+                log_full(LOG_ERR, r, &c, NULL, "cannot save the job's state in %s (try %u of %u); "
+                         "nothing more is sent until it can be saved: free space or fix permissions there",
+                         eng(j)->jobs_dir, j->save_failures, j->settings.retries);
+        }
+        if (j->save_failures >= j->settings.retries) {
+                jlog(j, LOG_ERR, MSGID_JOB_FAILED, "giving up on saving; the job stops here and its last "
+                     "saved state is kept, so it resumes from there at the next start");
+                finish(j);
+                return false;
+        }
+        j->save_pending = true;
+        arm_timer(j, retry_delay_usec(j->settings.retry_delay_usec, j->save_failures, 0, engine_random(eng(j))));
+        return false;
+}
+
+static void transition(struct job *j, enum job_state next) {
+        uint64_t now = now_realtime_usec();
+
+        if (j->state < _JOB_STEPS)
+                j->steps[j->state].finished_usec = now;
+        j->state = next;
+        j->tries = 0;
+        if (next < _JOB_STEPS) {
+                j->steps[next].started_usec = now;
+                j->steps[next].finished_usec = 0;
+                j->steps[next].attempts = 0;
+        } else
+                j->finished_usec = now;
+        if (!save(j))
+                return;
+        notify_changed(j);
+        if (job_state_is_final(next))
+                finish(j);
+        else
+                start_state(j);
+}
+
+static void job_fail(struct job *j, const char *code, const char *fmt, ...) _printf_(3, 4);
+static void job_fail(struct job *j, const char *code, const char *fmt, ...) {
+        va_list ap;
+        va_start(ap, fmt);
+        free(j->message);
+        j->message = xvasprintf(fmt, ap);
+        va_end(ap);
+        set_str(&j->failure, code);
+        jlog(j, LOG_ERR, MSGID_JOB_FAILED, "job failed: %s", j->message);
+        transition(j, JOB_FAILED);
+}
+
+static void succeed(struct job *j, const char *fmt, ...) _printf_(2, 3);
+static void succeed(struct job *j, const char *fmt, ...) {
+        va_list ap;
+        va_start(ap, fmt);
+        free(j->message);
+        j->message = xvasprintf(fmt, ap);
+        va_end(ap);
+        jlog(j, LOG_NOTICE, MSGID_JOB_SUCCEEDED, "job succeeded: %s", j->message);
+        transition(j, JOB_SUCCEEDED);
+}
+
+/* ---- the generic request cycle ----------------------------------------- */
+
+static void on_done(struct http_req *req, const struct http_result *res, void *userdata);
+
+static const struct tenant *live_tenant(struct job *j) {
+        const struct job_tenant *jt = side_tenant(j, steps[j->state].side);
+        return engine_tenant(eng(j), jt->name);
+}
+
+static void outgoing_free(struct outgoing *o) {
+        free(o->url);
+        if (o->body)
+                secret_free(o->body);   /* a login body holds a password */
+}
+
+static void fill_common(struct job *j, const struct tenant *t, struct outgoing *o, char *auth) {
+        o->rq.url = o->url;
+        o->rq.json_body = o->body;
+        o->rq.authorization = auth;
+        o->rq.ca_file = t->ca_file;
+        o->rq.insecure = t->insecure_skip_verify;
+        o->rq.connect_timeout_usec = j->settings.connect_timeout_usec;
+        o->rq.stall_timeout_usec = j->settings.low_speed_time_usec;
+        if (o->rq.download_fd < 0 && !o->rq.upload_path)
+                o->rq.total_timeout_usec = j->settings.request_timeout_usec;
+}
+
+static void send_login(struct job *j, const struct tenant *t) {
+        struct outgoing o = { .rq = { .method = HTTP_POST, .download_fd = -1 } };
+        int r;
+
+        o.url = api_url_login(t->url);
+        o.body = api_body_login(t->tenant_id, t->auth.username, t->auth.secret, t->auth.role);
+        fill_common(j, t, &o, NULL);
+        j->logging_in = true;
+        r = http_start(eng(j)->http, &o.rq, on_done, j, &j->req);
+        outgoing_free(&o);
+        if (r < 0)
+                job_fail(j, "internal", "cannot start the login request: %s", strerror(-r));
+}
+
+static void send_request(struct job *j) {
+        const struct step *s = &steps[j->state];
+        const struct tenant *t = live_tenant(j);
+        struct outgoing o = { .rq = { .download_fd = -1 }, .fd = -1 };
+        char *auth = NULL;
+        int r;
+
+        if (!t) {
+                job_fail(j, "config", "tenant '%s' is no longer in the configuration; "
+                         "put it back (same name) and run the promotion again",
+                         side_tenant(j, s->side)->name);
+                return;
+        }
+        r = auth_header(&eng(j)->auth, t, &auth);
+        if (r == -EAGAIN) {
+                send_login(j, t);
+                return;
+        }
+        r = s->prepare(j, &o);
+        if (r < 0) {
+                outgoing_free(&o);
+                secret_free(auth);
+                if (!job_state_is_final(j->state) && r != -ECANCELED)
+                        job_fail(j, "local", "cannot prepare the %s request: %s", s->name, strerror(-r));
+                return;
+        }
+        fill_common(j, t, &o, auth);
+        j->steps[j->state].attempts++;
+        j->tries++;
+        r = http_start(eng(j)->http, &o.rq, on_done, j, &j->req);
+        outgoing_free(&o);
+        secret_free(auth);
+        if (r < 0)
+                job_fail(j, "internal", "cannot start the %s request: %s", s->name, strerror(-r));
+}
+
+/* The dry run and everything after it touch the target tenant. */
+static bool needs_target(enum job_state s) { return s >= JOB_DRY_RUN && s < _JOB_STEPS; }
+
+static void start_state(struct job *j) {
+        if (needs_target(j->state) && !engine_target_acquire(eng(j), j)) {
+                jlog(j, LOG_NOTICE, NULL, "waiting: another job is dry-running or importing into tenant %s",
+                     j->to.name);
+                return;
+        }
+        jlog(j, LOG_DEBUG, NULL, "entering %s", steps[j->state].name);
+        send_request(j);
+}
+
+void job_continue(struct job *j) {
+        jlog(j, LOG_INFO, NULL, "tenant %s is free; continuing", j->to.name);
+        start_state(j);
+}
+
+static int on_timer(sd_event_source *src, uint64_t usec, void *userdata) {
+        struct job *j = userdata;
+        if (j->save_pending) {
+                enum job_state s = j->state;
+                j->save_pending = false;
+                if (!save(j))
+                        return 0;
+                notify_changed(j);
+                if (job_state_is_final(s))
+                        finish(j);
+                else
+                        start_state(j);
+                return 0;
+        }
+        send_request(j);
+        return 0;
+}
+
+static void retry_later(struct job *j, const char *what, long retry_after) {
+        uint64_t d;
+        char dbuf[32];
+
+        if (j->tries >= j->settings.retries) {
+                job_fail(j, "gave-up", "%s; gave up after %u tries (raise retries: if the server "
+                         "needs longer to recover)", what, j->tries);
+                return;
+        }
+        d = retry_delay_usec(j->settings.retry_delay_usec, j->tries, retry_after, engine_random(eng(j)));
+        jlog(j, LOG_WARNING, NULL, "%s; try %u of %u in %s", what, j->tries + 1, j->settings.retries,
+             format_duration(dbuf, sizeof dbuf, d));
+        arm_timer(j, d);
+}
+
+static void poll_later(struct job *j) {
+        const struct step_record *sr = &j->steps[j->state];
+        uint64_t now = now_realtime_usec();
+        char dbuf[32];
+
+        if (sr->started_usec && now - sr->started_usec >= j->settings.step_timeout_usec) {
+                job_fail(j, "timeout", "%s did not finish within step_timeout (%s)", steps[j->state].name,
+                         format_duration(dbuf, sizeof dbuf, j->settings.step_timeout_usec));
+                return;
+        }
+        j->tries = 0;   /* a good answer ends the run of failed tries */
+        arm_timer(j, j->settings.poll_interval_usec);
+}
+
+static void on_login_done(struct job *j, const struct http_result *res) {
+        const struct tenant *t = live_tenant(j);
+        enum outcome oc = retry_classify(res, REQ_READ);
+        _cleanup_free_ char *desc = NULL, *err = NULL;
+        char *key = NULL;
+
+        j->logging_in = false;
+        if (!t) {
+                send_request(j);        /* reports the missing tenant */
+                return;
+        }
+        if (oc == OUTCOME_OK && api_parse_login(res->body.data, res->body.len, &key, &err) >= 0) {
+                auth_set_session(&eng(j)->auth, t->name, key);
+                secret_free(key);
+                jlog(j, LOG_INFO, NULL, "logged in to tenant %s as %s", t->name, t->auth.username);
+                send_request(j);
+                return;
+        }
+        desc = err ? xstrdup(err) : http_result_describe(res);
+        if (oc == OUTCOME_AUTH || oc == OUTCOME_FATAL || oc == OUTCOME_OK) {
+                job_fail(j, "auth", "login to tenant %s as %s refused (%s); check username and "
+                         "password_file", t->name, t->auth.username, desc);
+                return;
+        }
+        j->tries++;
+        retry_later(j, desc, res->retry_after_sec);
+}
+
+static void on_done(struct http_req *req, const struct http_result *res, void *userdata) {
+        struct job *j = userdata;
+        const struct step *s = &steps[j->state];
+        enum outcome oc = retry_classify(res, s->kind);
+        enum job_state next = j->state;
+        _cleanup_free_ char *desc = NULL;
+
+        j->req = NULL;
+        if (j->logging_in) {
+                on_login_done(j, res);
+                return;
+        }
+        if (oc == OUTCOME_OK) {
+                j->session_renewed = false;
+                switch (s->answer(j, res, &next)) {
+                case V_NEXT:
+                        transition(j, next);
+                        return;
+                case V_POLL:
+                        poll_later(j);
+                        return;
+                case V_DONE:
+                        return;
+                case V_UNREADABLE:
+                        /* handled below as a lost answer; answer() logged why */
+                        oc = s->kind == REQ_IMPORT ? OUTCOME_UNKNOWN : OUTCOME_RETRY;
+                        desc = xstrdup("the answer could not be used");
+                        break;
+                }
+        }
+        if (!desc)
+                desc = http_result_describe(res);
+
+        switch (oc) {
+        case OUTCOME_OK:
+                break;
+        case OUTCOME_AUTH: {
+                const struct tenant *t = live_tenant(j);
+                if (t && t->auth.type == AUTH_SESSION && !j->session_renewed) {
+                        j->session_renewed = true;
+                        j->steps[j->state].attempts--;  /* refused unread: not a try */
+                        j->tries--;
+                        auth_drop_session(&eng(j)->auth, t->name);
+                        jlog(j, LOG_INFO, NULL, "session of tenant %s expired (401); logging in again", t->name);
+                        send_request(j);
+                        return;
+                }
+                job_fail(j, "auth", "%s refused our credentials (%s); check the %s of tenant %s",
+                         s->name, desc, t && t->auth.type == AUTH_SESSION ? "username and password" :
+                         "key", side_tenant(j, s->side)->name);
+                return;
+        }
+        case OUTCOME_FATAL:
+                if (res->write_errno)
+                        job_fail(j, "disk", "%s: %s (in %s)", s->name, desc, eng(j)->jobs_dir);
+                else if (res->code != CURLE_OK)
+                        job_fail(j, "tls", "%s: %s (for a private CA, set ca_file: on tenant %s)", s->name, desc,
+                                 side_tenant(j, s->side)->name);
+                else
+                        job_fail(j, "refused", "the server refused the %s: %s", s->name, desc);
+                return;
+        case OUTCOME_UNKNOWN:
+                job_fail(j, "import-outcome-unknown",
+                         "the import of file %s on tenant %s was sent but its answer was lost (%s); "
+                         "it may or may not have run, so it is not sent again. Check the import history "
+                         "of tenant %s (%s/rest/%s/dev2prod/import/...) for FileId %s, then run the "
+                         "promotion again if nothing was imported",
+                         j->target_file_id, j->to.name, desc, j->to.name, j->to.url, j->to.tenant_id,
+                         j->target_file_id);
+                return;
+        case OUTCOME_RETRY:
+                if (s->kind == REQ_CREATE && !http_result_not_sent(res) && res->status != 429 && res->status != 503) {
+                        /* the server may have acted on it: say so once */
+                        char *d2 = xasprintf("%s; the %s may have reached tenant %s, so sending it again may "
+                                             "leave a duplicate there (harmless)", desc, s->name,
+                                             side_tenant(j, s->side)->name);
+                        free(desc);
+                        desc = d2;
+                        j->duplicates++;
+                }
+                retry_later(j, desc, res->retry_after_sec);
+                return;
+        }
+}
+
+/* ---- the steps --------------------------------------------------------- */
+
+static int prep_export(struct job *j, struct outgoing *o) {
+        o->rq.method = HTTP_POST;
+        o->url = api_url_export(j->from.url, j->from.tenant_id, j->package);
+        o->body = xstrdup("{}");
+        return 0;
+}
+
+/* POST answers: {"Id": "..."}.  An unusable one is a lost answer. */
+static enum verdict take_id(struct job *j, const struct http_result *res, char **dest, const char *what) {
+        _cleanup_free_ char *err = NULL;
+        char *id = NULL;
+        if (api_parse_id(res->body.data, res->body.len, &id, &err) < 0) {
+                jlog(j, LOG_WARNING, NULL, "unusable answer to the %s: %s", what, err);
+                return V_UNREADABLE;
+        }
+        free(*dest);
+        *dest = id;
+        return V_NEXT;
+}
+
+static enum verdict ans_export(struct job *j, const struct http_result *res, enum job_state *next) {
+        if (take_id(j, res, &j->export_id, "export") != V_NEXT)
+                return V_UNREADABLE;
+        jlog(j, LOG_INFO, MSGID_STEP_DONE, "export of package %s requested on tenant %s: export id %s",
+             j->package, j->from.name, j->export_id);
+        *next = JOB_EXPORT_POLL;
+        return V_NEXT;
+}
+
+static int prep_export_poll(struct job *j, struct outgoing *o) {
+        o->rq.method = HTTP_GET;
+        o->url = api_url_export_status(j->from.url, j->from.tenant_id, j->export_id);
+        return 0;
+}
+
+static enum verdict ans_export_poll(struct job *j, const struct http_result *res, enum job_state *next) {
+        struct export_status st;
+        _cleanup_free_ char *err = NULL;
+
+        if (api_parse_export_status(res->body.data, res->body.len, &st, &err) < 0) {
+                jlog(j, LOG_WARNING, NULL, "unreadable export status: %s", err);
+                return V_UNREADABLE;
+        }
+        switch (api_status_class(st.status)) {
+        case STATUS_RUNNING:
+                jlog(j, LOG_DEBUG, NULL, "export %s: %s", j->export_id, st.status);
+                export_status_free(&st);
+                return V_POLL;
+        case STATUS_FAILED:
+                export_status_free(&j->export);
+                j->export = st;
+                job_fail(j, "export-failed", "export %s of package %s ended with status %s on tenant %s",
+                         j->export_id, j->package, j->export.status, j->from.name);
+                return V_DONE;
+        case STATUS_COMPLETED:
+                break;
+        }
+        export_status_free(&j->export);
+        j->export = st;
+        if (!st.file_id || !*st.file_id) {
+                job_fail(j, "bad-answer", "export %s is COMPLETED but its status has no \"FileId\" field, "
+                         "so there is nothing to download", j->export_id);
+                return V_DONE;
+        }
+        jlog(j, LOG_INFO, MSGID_STEP_DONE, "export %s completed: %s, %lld items, file %s",
+             j->export_id, strempty(st.bundle_name), st.item_count, st.file_id);
+        *next = JOB_DOWNLOAD;
+        return V_NEXT;
+}
+
+static int prep_download(struct job *j, struct outgoing *o) {
+        if (!j->package_path)
+                j->package_path = xasprintf("%s/%s.pkg", eng(j)->jobs_dir, j->id);
+        /* Always from byte 0: a partial file from an interrupted try or a
+         * crash is overwritten (the digest must cover every byte). */
+        o->fd = open(j->package_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (o->fd < 0)
+                return -errno;
+        j->download_fd = o->fd;
+        o->rq.method = HTTP_GET;
+        o->rq.download_fd = o->fd;
+        o->url = api_url_download(j->from.url, j->from.tenant_id, j->export.file_id);
+        return 0;
+}
+
+static enum verdict ans_download(struct job *j, const struct http_result *res, enum job_state *next) {
+        char sz[32];
+        int fd = j->download_fd;
+
+        j->download_fd = -1;
+        /* The bytes must be on disk before the state that trusts them is. */
+        if (fdatasync(fd) < 0) {
+                int e = errno;
+                close(fd);
+                job_fail(j, "disk", "cannot flush the package to %s: %s", j->package_path, strerror(e));
+                return V_DONE;
+        }
+        close(fd);
+        j->download_bytes = res->bytes;
+        memcpy(j->download_sha256, res->sha256, sizeof j->download_sha256);
+        jlog(j, LOG_INFO, MSGID_STEP_DONE, "downloaded file %s: %s bytes, sha256 %s", j->export.file_id,
+             (snprintf(sz, sizeof sz, "%llu", (unsigned long long) res->bytes), sz), res->sha256);
+        *next = JOB_UPLOAD;
+        return V_NEXT;
+}
+
+static int prep_upload(struct job *j, struct outgoing *o) {
+        struct stat st;
+        /* After a reboot the package must still be the one we hashed. */
+        if (!j->package_path || stat(j->package_path, &st) < 0 || (uint64_t) st.st_size != j->download_bytes) {
+                jlog(j, LOG_WARNING, NULL, "the downloaded package is missing or has the wrong size; downloading it again");
+                transition(j, JOB_DOWNLOAD);
+                return -ECANCELED;
+        }
+        o->rq.method = HTTP_POST;
+        o->rq.upload_path = j->package_path;
+        o->rq.upload_field = "Files[]";
+        o->rq.user_agent = "Apache-HttpClient/4.4.1";   /* the server insists (API notes, quirk 6) */
+        o->url = api_url_upload(j->to.url, j->to.tenant_id);
+        return 0;
+}
+
+static enum verdict ans_upload(struct job *j, const struct http_result *res, enum job_state *next) {
+        if (take_id(j, res, &j->target_file_id, "upload") != V_NEXT)
+                return V_UNREADABLE;
+        jlog(j, LOG_INFO, MSGID_STEP_DONE, "uploaded the package to tenant %s: file id %s",
+             j->to.name, j->target_file_id);
+        *next = JOB_DRY_RUN;
+        return V_NEXT;
+}
+
+static int prep_dry_run(struct job *j, struct outgoing *o) {
+        o->rq.method = HTTP_POST;
+        o->url = api_url_import(j->to.url, j->to.tenant_id, true);
+        /* the file as it exists on the target (API notes, quirk 4) */
+        o->body = api_body_import(j->target_file_id);
+        return 0;
+}
+
+static enum verdict ans_dry_run(struct job *j, const struct http_result *res, enum job_state *next) {
+        if (take_id(j, res, &j->dry_run_id, "dry run") != V_NEXT)
+                return V_UNREADABLE;
+        jlog(j, LOG_INFO, MSGID_STEP_DONE, "dry run of file %s started on tenant %s: id %s",
+             j->target_file_id, j->to.name, j->dry_run_id);
+        *next = JOB_DRY_RUN_POLL;
+        return V_NEXT;
+}
+
+static int prep_import_poll(struct job *j, struct outgoing *o) {
+        o->rq.method = HTTP_GET;
+        o->url = api_url_import_status(j->to.url, j->to.tenant_id,
+                                       j->state == JOB_DRY_RUN_POLL ? j->dry_run_id : j->import_id);
+        return 0;
+}
+
+/* Logs every finding of an import status, one line each. */
+static void log_findings(struct job *j, const struct import_status *st, bool errors, const char *msgid) {
+        for (size_t i = 0; i < st->n_results; i++) {
+                const struct import_result *r = &st->results[i];
+                size_t n = errors ? r->n_errors : r->n_warnings;
+                for (size_t k = 0; k < n; k++)
+                        jlog(j, errors ? LOG_ERR : LOG_WARNING, msgid, "%s %s: %s", r->package,
+                             errors ? "error" : "warning", errors ? r->errors[k] : r->warnings[k]);
+        }
+}
+
+static char *totals_text(const struct import_status *st) {
+        return xasprintf("added %lld, modified %lld, removed %lld, failed %lld, skipped %lld",
+                         st->totals.added, st->totals.modified, st->totals.removed,
+                         st->totals.failed, st->totals.skipped);
+}
+
+/* Reads an import status into dest.  V_NEXT when terminal. */
+static enum verdict take_import_status(struct job *j, const struct http_result *res, struct import_status *dest) {
+        struct import_status st;
+        _cleanup_free_ char *err = NULL;
+
+        if (api_parse_import_status(res->body.data, res->body.len, &st, &err) < 0) {
+                jlog(j, LOG_WARNING, NULL, "unreadable import status: %s", err);
+                return V_UNREADABLE;
+        }
+        if (api_status_class(st.status) == STATUS_RUNNING) {
+                jlog(j, LOG_DEBUG, NULL, "status %s%s", st.status,
+                     st.studio_locked || st.system_locked ? " (target locked)" : "");
+                import_status_free(&st);
+                return V_POLL;
+        }
+        import_status_free(dest);
+        *dest = st;
+        return V_NEXT;
+}
+
+static enum verdict ans_dry_run_poll(struct job *j, const struct http_result *res, enum job_state *next) {
+        enum verdict v = take_import_status(j, res, &j->dry_run);
+        const struct import_status *st = &j->dry_run;
+        size_t ne, nw;
+        _cleanup_free_ char *tot = NULL;
+
+        if (v != V_NEXT)
+                return v;
+        ne = import_status_n_errors(st);
+        nw = import_status_n_warnings(st);
+        tot = totals_text(st);
+        if (api_status_class(st->status) == STATUS_FAILED || ne > 0 || st->totals.failed > 0) {
+                log_findings(j, st, true, MSGID_DRYRUN_REJECTED);
+                job_fail(j, "dry-run-rejected", "dry run %s on tenant %s: status %s, %zu error(s), %s; "
+                         "nothing was imported. Fix the package on %s and run the promotion again",
+                         j->dry_run_id, j->to.name, st->status, ne, tot, j->from.name);
+                return V_DONE;
+        }
+        if (nw > 0 && j->settings.on_warnings == ON_WARNINGS_STOP) {
+                log_findings(j, st, false, MSGID_DRYRUN_REJECTED);
+                job_fail(j, "dry-run-warnings", "dry run %s on tenant %s: %zu warning(s) and on_warnings: stop; "
+                         "nothing was imported", j->dry_run_id, j->to.name, nw);
+                return V_DONE;
+        }
+        log_findings(j, st, false, NULL);
+        jlog(j, LOG_INFO, MSGID_STEP_DONE, "dry run %s passed: %s, %zu warning(s)", j->dry_run_id, tot, nw);
+        if (j->mode == MODE_DRY_RUN) {
+                succeed(j, "dry run passed (mode: dry-run, nothing imported): %s", tot);
+                return V_DONE;        /* the transition is made */
+        }
+        *next = JOB_IMPORT;
+        return V_NEXT;
+}
+
+static int prep_import(struct job *j, struct outgoing *o) {
+        o->rq.method = HTTP_POST;
+        o->url = api_url_import(j->to.url, j->to.tenant_id, false);
+        o->body = api_body_import(j->target_file_id);
+        /* A try that certainly never reached the server (connect refused,
+         * 429, 503) may be repeated; anything else ends in "unknown". */
+        return 0;
+}
+
+static enum verdict ans_import(struct job *j, const struct http_result *res, enum job_state *next) {
+        if (take_id(j, res, &j->import_id, "import") != V_NEXT)
+                return V_UNREADABLE;
+        jlog(j, LOG_INFO, MSGID_STEP_DONE, "import of file %s started on tenant %s: id %s",
+             j->target_file_id, j->to.name, j->import_id);
+        *next = JOB_IMPORT_POLL;
+        return V_NEXT;
+}
+
+static enum verdict ans_import_poll(struct job *j, const struct http_result *res, enum job_state *next) {
+        enum verdict v = take_import_status(j, res, &j->import);
+        const struct import_status *st = &j->import;
+        _cleanup_free_ char *tot = NULL;
+        size_t ne;
+
+        if (v != V_NEXT)
+                return v;
+        ne = import_status_n_errors(st);
+        tot = totals_text(st);
+        if (api_status_class(st->status) == STATUS_FAILED || ne > 0 || st->totals.failed > 0) {
+                log_findings(j, st, true, NULL);
+                job_fail(j, "import-failed", "import %s on tenant %s ended with status %s, %zu error(s), %s",
+                         j->import_id, j->to.name, st->status, ne, tot);
+                return V_DONE;
+        }
+        log_findings(j, st, false, NULL);
+        succeed(j, "imported package %s into tenant %s (import %s): %s", j->package, j->to.name, j->import_id, tot);
+        return V_DONE;        /* the transition is made */
+}
+
+/* ---- public entry points ------------------------------------------------ */
+
+void job_run(struct job *j, struct engine *e) {
+        j->engine = e;
+        j->download_fd = -1;
+        if (job_state_is_final(j->state)) {
+                finish(j);
+                return;
+        }
+        if (!j->steps[j->state].started_usec) {
+                /* a new job: save it before its first request */
+                struct log_ctx c = job_ctx(j);
+                log_full(LOG_NOTICE, 0, &c, MSGID_JOB_STARTED, "job started: promote package %s from %s to %s (%s)",
+                         j->package, j->from.name, j->to.name, promo_mode_to_string(j->mode));
+                transition(j, j->state);
+                return;
+        }
+        switch (steps[j->state].redo) {
+        case REDO_POLL:
+                jlog(j, LOG_NOTICE, NULL, "resuming: polling again");
+                break;
+        case REDO_RESTART:
+                jlog(j, LOG_NOTICE, NULL, "resuming: the download starts again from byte 0");
+                break;
+        case REDO_RESEND:
+                /* The answer was not saved.  If the first request reached the
+                 * server, this makes a duplicate there, which is harmless. */
+                j->duplicates++;
+                jlog(j, LOG_NOTICE, NULL, "resuming: the answer to the %s was not saved; sending it again "
+                     "(a duplicate on tenant %s is harmless)", steps[j->state].name,
+                     side_tenant(j, steps[j->state].side)->name);
+                break;
+        case REDO_NEVER:
+                job_fail(j, "import-outcome-unknown",
+                         "the daemon stopped after deciding to import file %s into tenant %s but before its "
+                         "answer was saved; the import may or may not have run, so it is not sent again. "
+                         "Check the import history of tenant %s (%s/rest/%s/dev2prod/import/...) for FileId %s, "
+                         "then run the promotion again if nothing was imported",
+                         j->target_file_id, j->to.name, j->to.name, j->to.url, j->to.tenant_id, j->target_file_id);
+                return;
+        }
+        start_state(j);
+}
+
+void job_suspend(struct job *j) {
+        if (j->req) {
+                http_cancel(j->req);
+                j->req = NULL;
+        }
+        if (j->download_fd >= 0) {
+                close(j->download_fd);
+                j->download_fd = -1;
+        }
+        j->timer = sd_event_source_disable_unref(j->timer);
+        j->logging_in = false;
+        j->save_pending = false;
+        if (j->engine)
+                engine_target_release(j->engine, j);
+}
+
+void job_cancel(struct job *j, const char *why) {
+        job_suspend(j);
+        set_str(&j->failure, "cancelled");
+        set_str(&j->message, why);
+        jlog(j, LOG_NOTICE, MSGID_JOB_FAILED, "job cancelled: %s", why);
+        transition(j, JOB_CANCELLED);
+}
+
+char *job_describe_progress(const struct job *j) {
+        uint64_t now, total;
+        if (j->req && (j->state == JOB_DOWNLOAD || j->state == JOB_UPLOAD)) {
+                http_progress(j->req, &now, &total);
+                if (total > 0)
+                        return xasprintf("%s %u%% of %.0f MiB", steps[j->state].doing,
+                                         (unsigned) (now * 100 / total), (double) total / (1024.0 * 1024.0));
+        }
+        return xstrdup(job_state_doing(j->state));
+}

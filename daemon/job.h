@@ -1,0 +1,104 @@
+/* job.h — one job = one run of one promotion, as a saved state machine.
+ *
+ * The job's state is written to {state_directory}/jobs/<id>.json (store.c)
+ * at every transition, before the request of the new state is sent, so a
+ * restarted daemon resumes where the last one stopped.  The table in job.c
+ * says, for each state, what it sends, how it judges the answer, and what a
+ * resumed job does in it. */
+#ifndef DEV2PROD_JOB_H
+#define DEV2PROD_JOB_H
+
+#include <systemd/sd-event.h>
+
+#include "api.h"
+#include "config.h"
+
+enum job_state {
+        JOB_EXPORT,             /* POST export              -> export_id */
+        JOB_EXPORT_POLL,        /* GET export status        -> export_file_id */
+        JOB_DOWNLOAD,           /* GET attachment to disk   -> download_bytes, sha256 */
+        JOB_UPLOAD,             /* POST multipart to target -> target_file_id */
+        JOB_DRY_RUN,            /* POST import?dryRun=true  -> dry_run_id */
+        JOB_DRY_RUN_POLL,       /* GET import status, judge */
+        JOB_IMPORT,             /* POST import              -> import_id */
+        JOB_IMPORT_POLL,        /* GET import status */
+        JOB_SUCCEEDED,
+        JOB_FAILED,
+        JOB_CANCELLED,
+        _JOB_STATE_MAX,
+        _JOB_STEPS = JOB_SUCCEEDED,
+};
+
+struct step_record {            /* per state, for history and `dev2prodctl show` */
+        uint64_t started_usec, finished_usec;   /* realtime; 0 = not reached */
+        unsigned attempts;                      /* requests sent in this state */
+};
+
+struct job_tenant {             /* snapshot taken when the job was created */
+        char *name, *url, *tenant_id;
+};
+
+struct engine;
+
+struct job {
+        /* ---- saved (store.c; fields documented in README "Job files") ---- */
+        char *id;
+        char *promotion;
+        char *package;
+        struct job_tenant from, to;
+        enum promo_mode mode;
+        struct settings settings;
+        enum job_state state;
+        char *failure;                  /* short code when failed: see job.c */
+        char *message;                  /* last outcome, for operators */
+        uint64_t created_usec, updated_usec, finished_usec, due_usec;
+        char *export_id;
+        struct export_status export;    /* last COMPLETED export status */
+        char *package_path;             /* the downloaded package on disk */
+        uint64_t download_bytes;
+        char download_sha256[65];
+        char *target_file_id;
+        char *dry_run_id;
+        struct import_status dry_run;
+        char *import_id;
+        struct import_status import;
+        struct step_record steps[_JOB_STEPS];
+        unsigned duplicates;            /* creating requests sent again after a lost answer */
+
+        /* ---- runtime only ---- */
+        struct engine *engine;
+        struct http_req *req;
+        sd_event_source *timer;
+        unsigned tries;                 /* of the current request */
+        bool session_renewed;           /* a 401 already led to one new login */
+        bool logging_in;
+        int download_fd;                /* the package being written, or -1 */
+        unsigned save_failures;         /* consecutive failed saves */
+        bool save_pending;              /* the timer retries a failed save */
+};
+
+const char *job_state_to_string(enum job_state s);
+int job_state_from_string(const char *s);       /* -EINVAL when unknown */
+bool job_state_is_final(enum job_state s);
+/* Progress verb for STATUS=: "exporting", "uploading" ... */
+const char *job_state_doing(enum job_state s);
+
+struct job *job_new(const char *id, const struct promotion *p, uint64_t due_usec);
+void job_free(struct job *j);
+
+/* Starts or resumes j on the engine's loop (see the resume policy in
+ * job.c).  Logs what it does.  When the job reaches a final state the
+ * engine's job_finished hook is called. */
+void job_run(struct job *j, struct engine *e);
+/* Stops the job's timers and requests without changing its saved state
+ * (shutdown: it resumes at the next start). */
+void job_suspend(struct job *j);
+/* Starts the current state's request (after waiting for the target). */
+void job_continue(struct job *j);
+/* Ends the job as cancelled (operator request); saves it. */
+void job_cancel(struct job *j, const char *why);
+
+/* For status lines: "uploading 48% of 210 MiB". */
+char *job_describe_progress(const struct job *j);
+
+#endif

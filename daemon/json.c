@@ -1,0 +1,120 @@
+/* json.c — see json.h. */
+#include <errno.h>
+#include <strings.h>
+
+#include "json.h"
+
+static void first_line(char *s) {
+        char *nl = strchr(s, '\n');
+        if (nl)
+                *nl = 0;
+}
+
+yajl_val json_parse(const char *text, size_t len, char *err, size_t errlen) {
+        yajl_handle h;
+        yajl_status st;
+        yajl_val v;
+
+        if (err && errlen)
+                err[0] = 0;
+        if (strlen(text) != len) {
+                if (err && errlen)
+                        snprintf(err, errlen, "a NUL byte at offset %zu", strlen(text));
+                return NULL;
+        }
+        h = yajl_alloc(NULL, NULL, NULL);
+        yajl_config(h, yajl_allow_comments, 0);
+        st = yajl_parse(h, (const unsigned char *) text, len);
+        if (st == yajl_status_ok)
+                st = yajl_complete_parse(h);
+        if (st != yajl_status_ok) {
+                unsigned char *m = yajl_get_error(h, 0, (const unsigned char *) text, len);
+                if (err && errlen)
+                        snprintf(err, errlen, "%s", m ? (const char *) m : "not JSON");
+                yajl_free_error(h, m);
+                yajl_free(h);
+                if (err && errlen)
+                        first_line(err);
+                return NULL;
+        }
+        yajl_free(h);
+        v = yajl_tree_parse(text, err, errlen);
+        if (!v && err && errlen && !err[0])
+                snprintf(err, errlen, "not JSON");
+        if (err && errlen)
+                first_line(err);
+        return v;
+}
+
+yajl_val json_get(yajl_val obj, const char *key) {
+        if (!YAJL_IS_OBJECT(obj))
+                return NULL;
+        for (size_t i = 0; i < obj->u.object.len; i++)
+                if (strcasecmp(obj->u.object.keys[i], key) == 0)
+                        return obj->u.object.values[i];
+        return NULL;
+}
+
+const char *json_get_string(yajl_val obj, const char *key) {
+        yajl_val v = json_get(obj, key);
+        return YAJL_IS_STRING(v) ? YAJL_GET_STRING(v) : NULL;
+}
+
+int json_get_int(yajl_val obj, const char *key, long long *ret) {
+        yajl_val v = json_get(obj, key);
+        if (!v || YAJL_IS_NULL(v))
+                return -ENOENT;
+        if (!YAJL_IS_INTEGER(v))
+                return -EINVAL;
+        *ret = YAJL_GET_INTEGER(v);
+        return 0;
+}
+
+int json_get_bool(yajl_val obj, const char *key, bool *ret) {
+        yajl_val v = json_get(obj, key);
+        if (!v || YAJL_IS_NULL(v))
+                return -ENOENT;
+        if (!YAJL_IS_TRUE(v) && !YAJL_IS_FALSE(v))
+                return -EINVAL;
+        *ret = YAJL_IS_TRUE(v);
+        return 0;
+}
+
+yajl_val json_get_array(yajl_val obj, const char *key) {
+        yajl_val v = json_get(obj, key);
+        return YAJL_IS_ARRAY(v) ? v : NULL;
+}
+
+static int gen_ok(yajl_gen_status s) {
+        return s == yajl_gen_status_ok ? 0 : (s == yajl_gen_invalid_string ? -EINVAL : -ENOMEM);
+}
+
+int json_str(yajl_gen g, const char *s) {
+        if (!s)
+                return gen_ok(yajl_gen_null(g));
+        return gen_ok(yajl_gen_string(g, (const unsigned char *) s, strlen(s)));
+}
+
+int json_kv_str(yajl_gen g, const char *k, const char *v) {
+        int r;
+        if (!v)
+                return 0;
+        if ((r = json_str(g, k)) < 0)
+                return r;
+        return json_str(g, v);
+}
+
+int json_kv_int(yajl_gen g, const char *k, long long v) {
+        int r = json_str(g, k);
+        return r < 0 ? r : gen_ok(yajl_gen_integer(g, v));
+}
+
+int json_kv_uint(yajl_gen g, const char *k, uint64_t v) {
+        /* yajl integers are long long; our values (sizes, µs timestamps) fit. */
+        return json_kv_int(g, k, (long long) v);
+}
+
+int json_kv_bool(yajl_gen g, const char *k, bool v) {
+        int r = json_str(g, k);
+        return r < 0 ? r : gen_ok(yajl_gen_bool(g, v));
+}

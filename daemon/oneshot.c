@@ -1,0 +1,112 @@
+/* oneshot.c — see oneshot.h. */
+#include <errno.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include "engine.h"
+#include "log.h"
+#include "oneshot.h"
+#include "store.h"
+
+/* The newest unfinished job of promotion p, if any.  Unreadable files are
+ * reported and left alone: they are evidence, not garbage. */
+static struct job *find_unfinished(const char *jobs_dir, const char *p) {
+        char **ids = NULL;
+        size_t n = 0;
+        struct job *found = NULL;
+
+        if (store_list(jobs_dir, &ids, &n) < 0)
+                return NULL;
+        for (size_t i = n; i-- > 0 && !found;) {
+                _cleanup_free_ char *path = store_job_path(jobs_dir, ids[i]), *err = NULL;
+                struct job *j = NULL;
+                if (store_load(path, &j, &err) < 0) {
+                        log_warning("skipping %s: %s (move it away once inspected)", path, err);
+                        continue;
+                }
+                if (streq(j->promotion, p) && !job_state_is_final(j->state))
+                        found = j;
+                else
+                        job_free(j);
+        }
+        strv_free_n(ids, n);
+        return found;
+}
+
+static int exit_code;
+
+static void on_finished(struct engine *e, struct job *j) {
+        exit_code = j->state == JOB_SUCCEEDED ? EXIT_JOB_OK : EXIT_JOB_FAILED;
+        sd_event_exit(e->event, exit_code);
+}
+
+static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        struct job *j = userdata;
+        log_notice("%s: stopping; the job's state is saved and it resumes at the next run",
+                   strsignal((int) si->ssi_signo));
+        job_suspend(j);
+        exit_code = EXIT_JOB_FAILED;
+        sd_event_exit(sd_event_source_get_event(s), exit_code);
+        return 0;
+}
+
+int oneshot_run(const struct config *c, const char *name) {
+        const struct promotion *p = config_find_promotion(c, name);
+        struct engine e;
+        sd_event *ev = NULL;
+        struct job *j;
+        sigset_t mask;
+        int r, lock = -1;
+
+        if (!p) {
+                log_error("%s has no promotion named '%s'", c->path, name);
+                return EXIT_CONFIG;
+        }
+        r = mkdir_p(c->state_directory, 0700);
+        if (r < 0) {
+                log_error_errno(r, "cannot create state_directory %s", c->state_directory);
+                return EXIT_JOB_FAILED;
+        }
+        r = store_lock(c->state_directory, &lock);
+        if (r == -EBUSY) {
+                log_error("another dev2prodd is using %s; use `dev2prodctl run %s` to start the "
+                          "promotion through the running daemon", c->state_directory, name);
+                return EXIT_BUSY;
+        }
+        if (r < 0) {
+                log_error_errno(r, "cannot lock %s/lock", c->state_directory);
+                return EXIT_JOB_FAILED;
+        }
+        if (sd_event_default(&ev) < 0 || engine_init(&e, ev, c) < 0) {
+                close(lock);
+                return EXIT_JOB_FAILED;
+        }
+        e.job_finished = on_finished;
+
+        j = find_unfinished(e.jobs_dir, name);
+        if (j)
+                log_notice("resuming job %s of %s (state %s)", j->id, name, job_state_to_string(j->state));
+        else {
+                uint64_t now = now_realtime_usec();
+                _cleanup_free_ char *id = store_new_job_id(e.jobs_dir, name, now);
+                j = job_new(id, p, now);
+        }
+
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigprocmask(SIG_BLOCK, &mask, NULL);
+        sd_event_add_signal(ev, NULL, SIGTERM, on_signal, j);
+        sd_event_add_signal(ev, NULL, SIGINT, on_signal, j);
+
+        exit_code = EXIT_JOB_FAILED;
+        job_run(j, &e);
+        r = sd_event_loop(ev);
+        if (r < 0)
+                log_error_errno(r, "event loop failed");
+        job_free(j);
+        engine_done(&e);
+        sd_event_unref(ev);
+        close(lock);
+        return exit_code;
+}

@@ -1,0 +1,46 @@
+/* scheduler.h — when each promotion is due next, and which due time it
+ * last handled.  The last handled due time of every promotion is saved in
+ * {state_directory}/schedule.json so that, like systemd's Persistent=, a
+ * due time missed while the daemon was down is noticed at the next start. */
+#ifndef DEV2PROD_SCHEDULER_H
+#define DEV2PROD_SCHEDULER_H
+
+#include <time.h>
+
+#include "config.h"
+
+struct sched_entry {
+        char *promotion;
+        time_t last_due;        /* the last due time handled (run or skipped) */
+        time_t next_due;        /* 0 when nothing within 5 years */
+};
+
+struct scheduler {
+        char *path;
+        struct sched_entry *v;
+        size_t n;
+};
+
+/* Reads schedule.json (absent is fine).  A damaged file is reported (-EPROTO
+ * with *ret_err) and treated as absent by the caller. */
+int scheduler_load(struct scheduler *s, const char *state_directory, char **ret_err);
+int scheduler_save(const struct scheduler *s);
+void scheduler_free(struct scheduler *s);
+
+/* A due time the caller must act on: run it, or (missed and catch_up off)
+ * log that it is skipped. */
+typedef void (*sched_due_fn)(void *userdata, const struct promotion *p, time_t due, bool missed);
+
+/* Matches the entries to c's promotions (new promotions start counting at
+ * now, so they never "catch up" on a time before they existed), calls fn
+ * once for each promotion whose due time has come (the latest one when
+ * several passed), and computes every next due time.  A due time older than
+ * now - SCHED_LATE is "missed" (the daemon was down or the machine asleep). */
+void scheduler_run(struct scheduler *s, const struct config *c, time_t now, sched_due_fn fn, void *userdata);
+/* The earliest next due time, 0 when none. */
+time_t scheduler_next(const struct scheduler *s, const char **ret_promotion);
+const struct sched_entry *scheduler_find(const struct scheduler *s, const char *promotion);
+
+#define SCHED_LATE 60
+
+#endif

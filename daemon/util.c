@@ -1,0 +1,433 @@
+/* util.c — small helpers shared by every module (see util.h). */
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <time.h>
+#include <unistd.h>
+
+/* ---- allocation ---------------------------------------------------------- */
+
+_Noreturn static void oom(size_t n) {
+        /* No allocation here: format on the stack, write(), abort. */
+        char msg[96];
+        int l = snprintf(msg, sizeof msg, "dev2prodd: out of memory (allocating %zu bytes)\n", n);
+        if (l > 0) {
+                ssize_t w = write(STDERR_FILENO, msg, MIN((size_t) l, sizeof msg - 1));
+                (void) w;
+        }
+        abort();
+}
+
+void *xmalloc(size_t n) {
+        void *p = malloc(n ? n : 1);
+        if (!p)
+                oom(n);
+        return p;
+}
+
+void *xcalloc(size_t n, size_t m) {
+        if (m && n > SIZE_MAX / m)
+                oom(SIZE_MAX);
+        void *p = calloc(n ? n : 1, m ? m : 1);
+        if (!p)
+                oom(n * m);
+        return p;
+}
+
+void *xrealloc(void *p, size_t n) {
+        void *q = realloc(p, n ? n : 1);
+        if (!q)
+                oom(n);
+        return q;
+}
+
+char *xstrdup(const char *s) {
+        if (!s)
+                return NULL;
+        return xstrndup(s, strlen(s));
+}
+
+char *xstrndup(const char *s, size_t n) {
+        if (!s)
+                return NULL;
+        size_t l = strnlen(s, n);
+        char *p = xmalloc(l + 1);
+        memcpy(p, s, l);
+        p[l] = 0;
+        return p;
+}
+
+char *xvasprintf(const char *fmt, va_list ap) {
+        char *s = NULL;
+        if (vasprintf(&s, fmt, ap) < 0)
+                oom(0);
+        return s;
+}
+
+char *xasprintf(const char *fmt, ...) {
+        va_list ap;
+        va_start(ap, fmt);
+        char *s = xvasprintf(fmt, ap);
+        va_end(ap);
+        return s;
+}
+
+void closep(int *fd) {
+        if (*fd >= 0) {
+                int saved = errno;
+                close(*fd);
+                errno = saved;
+                *fd = -1;
+        }
+}
+
+/* ---- buffers ------------------------------------------------------------- */
+
+void buf_append(struct buf *b, const void *p, size_t n) {
+        if (n > SIZE_MAX - b->len - 1)
+                oom(SIZE_MAX);
+        if (!b->data || b->len + n + 1 > b->cap) {
+                size_t cap = b->cap ? b->cap : 256;
+                while (cap < b->len + n + 1)
+                        cap = cap > SIZE_MAX / 2 ? b->len + n + 1 : cap * 2;
+                b->data = xrealloc(b->data, cap);
+                b->cap = cap;
+        }
+        if (n)
+                memcpy(b->data + b->len, p, n);
+        b->len += n;
+        b->data[b->len] = 0;
+}
+
+void buf_reset(struct buf *b) {
+        b->len = 0;
+        if (b->data)
+                b->data[0] = 0;
+}
+
+void buf_free(struct buf *b) {
+        free(b->data);
+        b->data = NULL;
+        b->len = b->cap = 0;
+}
+
+/* ---- durations and numbers ----------------------------------------------- */
+
+int parse_duration(const char *s, uint64_t *ret_usec) {
+        static const struct { const char *suffix; uint64_t usec; } units[] = {
+                /* "ms" before "m" */
+                { "ms", USEC_PER_MSEC },
+                { "s",  USEC_PER_SEC },
+                { "m",  60 * USEC_PER_SEC },
+                { "h",  3600 * USEC_PER_SEC },
+                { "d",  86400 * USEC_PER_SEC },
+        };
+        uint64_t total = 0;
+
+        if (!s || !*s)
+                return -EINVAL;
+        while (*s) {
+                uint64_t n = 0;
+                const char *start = s;
+
+                while (*s >= '0' && *s <= '9') {
+                        unsigned d = (unsigned) (*s - '0');
+                        if (n > (UINT64_MAX - d) / 10)
+                                return -ERANGE;
+                        n = n * 10 + d;
+                        s++;
+                }
+                if (s == start)
+                        return -EINVAL;         /* no digits: "ms", "h1", " 1s", "-1s" */
+
+                size_t i;
+                for (i = 0; i < ELEMENTSOF(units); i++) {
+                        size_t l = strlen(units[i].suffix);
+                        if (strncmp(s, units[i].suffix, l) == 0) {
+                                s += l;
+                                break;
+                        }
+                }
+                if (i == ELEMENTSOF(units))
+                        return -EINVAL;         /* bare number, unknown unit, whitespace */
+                if (n > UINT64_MAX / units[i].usec)
+                        return -ERANGE;
+                n *= units[i].usec;
+                if (total > UINT64_MAX - n)
+                        return -ERANGE;
+                total += n;
+        }
+        *ret_usec = total;
+        return 0;
+}
+
+char *format_duration(char *buf, size_t n, uint64_t usec) {
+        static const struct { const char *suffix; uint64_t usec; } units[] = {
+                { "d",  86400 * USEC_PER_SEC },
+                { "h",  3600 * USEC_PER_SEC },
+                { "m",  60 * USEC_PER_SEC },
+                { "s",  USEC_PER_SEC },
+                { "ms", USEC_PER_MSEC },
+                { "us", 1 },
+        };
+        size_t off = 0;
+
+        if (!buf || n == 0)
+                return buf;
+        buf[0] = 0;
+        if (usec == 0) {
+                snprintf(buf, n, "0s");
+                return buf;
+        }
+        for (size_t i = 0; i < ELEMENTSOF(units) && usec > 0; i++) {
+                uint64_t k = usec / units[i].usec;
+                if (k == 0)
+                        continue;
+                usec -= k * units[i].usec;
+                int w = snprintf(buf + off, n - off, "%llu%s", (unsigned long long) k, units[i].suffix);
+                if (w < 0 || (size_t) w >= n - off) {
+                        buf[off] = 0;   /* no half component: "1d2" for "1d2h" */
+                        break;
+                }
+                off += (size_t) w;
+        }
+        return buf;
+}
+
+int parse_uint(const char *s, unsigned long long max, unsigned long long *ret) {
+        unsigned long long n = 0;
+
+        if (!s || !*s)
+                return -EINVAL;
+        for (const char *p = s; *p; p++) {
+                if (*p < '0' || *p > '9')
+                        return -EINVAL;
+                unsigned d = (unsigned) (*p - '0');
+                if (n > (ULLONG_MAX - d) / 10) {
+                        /* keep checking the rest is digits: "99999999999999999999x" is -EINVAL */
+                        for (p++; *p; p++)
+                                if (*p < '0' || *p > '9')
+                                        return -EINVAL;
+                        return -ERANGE;
+                }
+                n = n * 10 + d;
+        }
+        if (n > max)
+                return -ERANGE;
+        *ret = n;
+        return 0;
+}
+
+/* ---- time ---------------------------------------------------------------- */
+
+static uint64_t now_usec(clockid_t clk) {
+        struct timespec ts;
+        if (clock_gettime(clk, &ts) < 0)
+                abort();        /* cannot happen for these clocks */
+        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
+}
+
+uint64_t now_realtime_usec(void) {
+        return now_usec(CLOCK_REALTIME);
+}
+
+uint64_t now_monotonic_usec(void) {
+        return now_usec(CLOCK_MONOTONIC);
+}
+
+char *format_timestamp_utc(char *buf, size_t n, uint64_t usec) {
+        time_t t = (time_t) (usec / USEC_PER_SEC);
+        struct tm tm;
+
+        if (!buf || n == 0)
+                return buf;
+        if (!gmtime_r(&t, &tm) || strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+                buf[0] = 0;
+        return buf;
+}
+
+/* ---- files --------------------------------------------------------------- */
+
+int read_file_small(const char *path, size_t max, char **ret, size_t *ret_len) {
+        _cleanup_close_ int fd = -1;
+        struct stat st;
+        char *data = NULL;
+        size_t len = 0, cap;
+
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return -errno;
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (S_ISDIR(st.st_mode))
+                return -EISDIR;
+        if (S_ISREG(st.st_mode) && (uintmax_t) st.st_size > (uintmax_t) max)
+                return -EFBIG;
+
+        cap = S_ISREG(st.st_mode) ? (size_t) st.st_size + 1 : 4096;
+        if (cap > max + 1)
+                cap = max + 1;
+        data = xmalloc(cap + 1);
+        for (;;) {
+                if (len == cap) {
+                        if (len > max)
+                                break;
+                        cap = MIN(cap * 2, max + 1);
+                        data = xrealloc(data, cap + 1);
+                }
+                ssize_t k = read(fd, data + len, cap - len);
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        int r = -errno;
+                        free(data);
+                        return r;
+                }
+                if (k == 0)
+                        break;
+                len += (size_t) k;
+        }
+        if (len > max) {
+                free(data);
+                return -EFBIG;
+        }
+        data[len] = 0;
+        *ret = data;
+        if (ret_len)
+                *ret_len = len;
+        return 0;
+}
+
+static int write_all(int fd, const void *data, size_t len) {
+        const char *p = data;
+        while (len > 0) {
+                ssize_t k = write(fd, p, len);
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (k == 0)
+                        return -EIO;
+                p += k;
+                len -= (size_t) k;
+        }
+        return 0;
+}
+
+int write_file_atomic(const char *path, const void *data, size_t len) {
+        _cleanup_free_ char *dir = NULL, *tmp = NULL;
+        _cleanup_close_ int fd = -1, dfd = -1;
+        const char *slash, *base;
+        int r;
+
+        if (!path || !*path)
+                return -EINVAL;
+        slash = strrchr(path, '/');
+        if (slash) {
+                base = slash + 1;
+                dir = slash == path ? xstrdup("/") : xstrndup(path, (size_t) (slash - path));
+        } else {
+                base = path;
+                dir = xstrdup(".");
+        }
+        if (!*base)
+                return -EISDIR;         /* "dir/" */
+
+        tmp = xasprintf("%s%s.#%sXXXXXX", dir, streq(dir, "/") ? "" : "/", base);
+        fd = mkostemp(tmp, O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+
+        if (fchmod(fd, 0600) < 0) {
+                r = -errno;
+                goto fail;
+        }
+        r = write_all(fd, data, len);
+        if (r < 0)
+                goto fail;
+        if (fsync(fd) < 0) {
+                r = -errno;
+                goto fail;
+        }
+        /* close() can report a delayed write error (NFS): check it. */
+        r = close(fd);
+        fd = -1;
+        if (r < 0) {
+                r = -errno;
+                goto fail;
+        }
+        if (rename(tmp, path) < 0) {
+                r = -errno;
+                goto fail;
+        }
+
+        /* The rename only survives a power loss once the folder is synced. */
+        dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0)
+                return -errno;  /* the file is in place; the temp is gone */
+        if (fsync(dfd) < 0)
+                return -errno;
+        return 0;
+
+fail:
+        (void) unlink(tmp);
+        return r;
+}
+
+int mkdir_p(const char *path, unsigned mode) {
+        _cleanup_free_ char *p = NULL;
+        struct stat st;
+        size_t l;
+
+        if (!path || !*path)
+                return -EINVAL;
+        p = xstrdup(path);
+        l = strlen(p);
+        while (l > 1 && p[l - 1] == '/')
+                p[--l] = 0;
+
+        for (char *s = p + 1;; s++) {
+                bool last = *s == 0;
+                if (*s != '/' && !last)
+                        continue;
+                if (!last) {
+                        if (s[-1] == '/')       /* "a//b" */
+                                continue;
+                        *s = 0;
+                }
+                if (mkdir(p, (mode_t) mode) < 0) {
+                        int e = errno;
+                        /* An existing folder is fine, even where we could not
+                         * have created it (EACCES, EROFS on "/var"). */
+                        if (stat(p, &st) < 0)
+                                return -e;
+                        if (!S_ISDIR(st.st_mode))
+                                return -ENOTDIR;
+                }
+                if (last)
+                        break;
+                *s = '/';
+        }
+        return 0;
+}
+
+void hex_encode(const uint8_t *in, size_t n, char *out) {
+        static const char digits[] = "0123456789abcdef";
+        for (size_t i = 0; i < n; i++) {
+                out[2 * i] = digits[in[i] >> 4];
+                out[2 * i + 1] = digits[in[i] & 15];
+        }
+        out[2 * n] = 0;
+}
+
+void secret_free(char *s) {
+        if (!s)
+                return;
+        explicit_bzero(s, strlen(s));
+        free(s);
+}

@@ -1,0 +1,112 @@
+# tests/lib.sh — shared helpers of the integration tests (sourced).
+# Every test runs the real daemon binary against the real mock server over
+# 127.0.0.1 sockets, in a private temp folder that is removed on exit.
+set -u
+BUILD=${1:-build}
+BUILD=$(cd "$BUILD" && pwd)
+D2P="$BUILD/dev2prodd"
+MOCK="$BUILD/mock-dev2prod"
+T=$(mktemp -d /tmp/d2p-test.XXXXXX)
+RECORD="$T/record"
+STATE="$T/state"
+CONFIG="$T/dev2prodd.yaml"
+MOCK_PID=
+FAILURES=0
+KEY_DEV=dev-key-$RANDOM$RANDOM
+KEY_PROD=prod-key-$RANDOM$RANDOM
+
+cleanup() {
+        [ -n "$MOCK_PID" ] && kill "$MOCK_PID" 2>/dev/null && wait "$MOCK_PID" 2>/dev/null
+        if [ "$FAILURES" -gt 0 ] || [ -n "${KEEP_TMP:-}" ]; then
+                echo "(kept $T for inspection)"
+        else
+                rm -rf "$T"
+        fi
+}
+trap cleanup EXIT
+
+ok()   { echo "ok - $*"; }
+bad()  { echo "not ok - $*"; FAILURES=$((FAILURES + 1)); }
+# check DESCRIPTION COMMAND...: passes when the command succeeds
+check() { local d=$1; shift; if "$@"; then ok "$d"; else bad "$d"; fi; }
+skip() { echo "SKIP: $*"; exit 77; }
+finish() { [ "$FAILURES" -eq 0 ] && { echo "all checks passed"; exit 0; }; echo "$FAILURES check(s) failed"; exit 1; }
+
+# mock_start [MOCK ARGS...]: tenants 111 (dev, api key) and 222 (prod, api key)
+mock_start() {
+        rm -f "$T/port"
+        "$MOCK" --record "$RECORD" --port 0 --port-file "$T/port" \
+                --tenant "111:key=$KEY_DEV" --tenant "222:key=$KEY_PROD" "$@" > "$T/mock.out" 2>&1 &
+        MOCK_PID=$!
+        for _ in $(seq 100); do [ -s "$T/port" ] && break; sleep 0.05; done
+        [ -s "$T/port" ] || { cat "$T/mock.out"; echo "mock did not start"; exit 1; }
+        MOCK_URL="http://127.0.0.1:$(cat "$T/port")"
+}
+mock_stop() { [ -n "$MOCK_PID" ] && kill "$MOCK_PID" 2>/dev/null; wait "$MOCK_PID" 2>/dev/null; MOCK_PID=; }
+# mock_fault SPEC: adds a fault to the running mock
+mock_fault() { curl -fsS -X POST --data "$1" "$MOCK_URL/_mock/fault" > /dev/null; }
+
+# write_config [EXTRA DEFAULTS LINES] — one promotion "nightly" dev -> prod
+write_config() {
+        printf '%s' "$KEY_DEV" > "$T/dev.key"; chmod 600 "$T/dev.key"
+        printf '%s\n' "$KEY_PROD" > "$T/prod.key"; chmod 600 "$T/prod.key"
+        cat > "$CONFIG" <<YAML
+state_directory: $STATE
+defaults:
+  poll_interval: 100ms
+  retry_delay: 100ms
+  retries: 4
+  step_timeout: 30s
+${1:-}
+tenants:
+  dev:
+    url: $MOCK_URL
+    tenant_id: "111"
+    auth: { type: api_key, key_file: $T/dev.key }
+  prod:
+    url: $MOCK_URL
+    tenant_id: "222"
+    auth: { type: api_key, key_file: $T/prod.key }
+promotions:
+  - name: nightly
+    package: "54321"
+    from: dev
+    to: prod
+    schedule: "30 2 * * *"
+    mode: ${MODE:-import}
+YAML
+}
+
+# run_once [NAME]: runs the daemon in one-shot mode; stderr to $T/daemon.log
+run_once() {
+        "$D2P" --config "$CONFIG" --once "${1:-nightly}" 2>> "$T/daemon.log"
+}
+
+count() { grep -c "^$1 " "$RECORD" 2>/dev/null || true; }     # count EVENT
+field() { grep "^$1 " "$RECORD" | sed -n "${3:-1}p" | tr ' ' '\n' | sed -n "s/^$2=//p"; }  # field EVENT KEY [NTH]
+job_file() { ls "$STATE"/jobs/*.json 2>/dev/null | tail -1; }
+# job_get KEY: a top-level string or number of the newest job file
+job_get() { sed -n "s/^    \"$1\": \"\{0,1\}\([^\",]*\)\"\{0,1\},\{0,1\}$/\1/p" "$(job_file)" | head -1; }
+log_has() { grep -q -- "$1" "$T/daemon.log"; }
+
+# expect_rc WANT DESCRIPTION COMMAND...
+expect_rc() {
+        local want=$1 d=$2 rc; shift 2
+        "$@"; rc=$?
+        if [ "$rc" = "$want" ]; then ok "$d (exit $rc)"; else bad "$d: exit $rc, wanted $want"; tail -20 "$T/daemon.log"; fi
+}
+
+# the promotion's invariants, checked from the mock's record after a success
+check_promoted() {
+        check "one export" [ "$(count export)" = 1 ]
+        check "one import" [ "$(count import)" = 1 ]
+        local up_sha dl_sha
+        up_sha=$(field upload sha256); dl_sha=$(grep '^download .*complete=1' "$RECORD" | tail -1 | tr ' ' '\n' | sed -n 's/^sha256=//p')
+        check "uploaded bytes equal the downloaded package" test -n "$up_sha" -a "$up_sha" = "$dl_sha"
+        check "dry run on the uploaded file id" [ "$(field dryrun file_id)" = "$(field upload file_id)" ]
+        check "import of the uploaded file id" [ "$(field import file_id)" = "$(field upload file_id)" ]
+        check "job file says succeeded" [ "$(job_get state)" = succeeded ]
+}
+
+[ -x "$D2P" ] || { echo "no $D2P: run make"; exit 1; }
+[ -x "$MOCK" ] || { echo "no $MOCK: run make"; exit 1; }

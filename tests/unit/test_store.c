@@ -1,0 +1,192 @@
+/* Unit tests of job files: round trip of every field, refusal of damaged
+ * files, the listing, the lock, and the state names table. */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "job.h"
+#include "store.h"
+
+static char dir[] = "/tmp/d2p-store.XXXXXX";
+
+static struct job *sample(void) {
+        struct tenant from = { .name = "dev", .url = "https://dev.example.net", .tenant_id = "111" };
+        struct tenant to = { .name = "prod", .url = "https://example.net", .tenant_id = "222" };
+        struct promotion p = {
+                .name = "forms-nightly", .package = "54321", .from = &from, .to = &to, .mode = MODE_IMPORT,
+                .settings = { .poll_interval_usec = 15000000, .step_timeout_usec = 7200000000ULL, .retries = 6,
+                              .on_warnings = ON_WARNINGS_STOP, .retry_delay_usec = 1000000,
+                              .connect_timeout_usec = 30000000, .low_speed_time_usec = 60000000,
+                              .request_timeout_usec = 300000000 },
+        };
+        struct job *j = job_new("forms-nightly-20261128T023000Z", &p, 1795746600000000ULL);
+        j->state = JOB_DRY_RUN_POLL;
+        j->export_id = strdup("exp1");
+        j->export.status = strdup("COMPLETED");
+        j->export.file_id = strdup("file-src");
+        j->export.item_count = 352;
+        j->export.n_stats = 1;
+        j->export.stats = calloc(1, sizeof *j->export.stats);
+        j->export.stats[0].name = strdup("workflow");
+        j->export.stats[0].items = 24;
+        j->package_path = strdup("/x/y.pkg");
+        j->download_bytes = 123456789012ULL;
+        strcpy(j->download_sha256, "ab12");
+        j->target_file_id = strdup("file-dst");
+        j->dry_run_id = strdup("dry1");
+        j->dry_run.status = strdup("COMPLETED");
+        j->dry_run.has_totals = true;
+        j->dry_run.totals.modified = 326;
+        j->dry_run.n_results = 1;
+        j->dry_run.results = calloc(1, sizeof *j->dry_run.results);
+        j->dry_run.results[0].package = strdup("metadata");
+        j->dry_run.results[0].n_warnings = 1;
+        j->dry_run.results[0].warnings = calloc(1, sizeof(char *));
+        j->dry_run.results[0].warnings[0] = strdup("caf\xc3\xa9 \"quoted\"\n");
+        j->steps[JOB_EXPORT].started_usec = 1;
+        j->steps[JOB_EXPORT].finished_usec = 2;
+        j->steps[JOB_EXPORT].attempts = 3;
+        j->duplicates = 2;
+        j->message = strdup("hello");
+        return j;
+}
+
+START_TEST(round_trip) {
+        struct job *j = sample(), *k = NULL;
+        char *err = NULL, *a, *b, *path;
+        ck_assert_int_eq(store_save(dir, j), 0);
+        path = store_job_path(dir, j->id);
+        ck_assert_int_eq(store_load(path, &k, &err), 0);
+        a = store_job_to_json(j, true);
+        b = store_job_to_json(k, true);
+        ck_assert_str_eq(a, b);         /* every field survives */
+        ck_assert_int_eq(k->state, JOB_DRY_RUN_POLL);
+        ck_assert_uint_eq(k->download_bytes, 123456789012ULL);
+        ck_assert_str_eq(k->dry_run.results[0].warnings[0], "caf\xc3\xa9 \"quoted\"\n");
+        ck_assert_int_eq(k->settings.on_warnings, ON_WARNINGS_STOP);
+        ck_assert_uint_eq(k->settings.step_timeout_usec, 7200000000ULL);
+        struct stat st;
+        ck_assert_int_eq(stat(path, &st), 0);
+        ck_assert_int_eq(st.st_mode & 0777, 0600);
+        free(a); free(b); free(path);
+        job_free(j); job_free(k);
+}
+END_TEST
+
+static int load_text(const char *text, char **err) {
+        struct job *j = NULL;
+        int r = store_job_from_json(text, strlen(text), &j, err);
+        job_free(j);
+        return r;
+}
+
+START_TEST(damaged_files) {
+        char *err = NULL;
+        ck_assert_int_eq(load_text("", &err), -EPROTO);
+        ck_assert_ptr_nonnull(strstr(err, "not JSON"));
+        free(err); err = NULL;
+        ck_assert_int_eq(load_text("{\"format\":1,\"id\":\"a\",\"state\":\"export\"", &err), -EPROTO);
+        free(err); err = NULL;
+        ck_assert_int_eq(load_text("{\"format\":99}", &err), -EPROTO);
+        ck_assert_ptr_nonnull(strstr(err, "format"));
+        free(err); err = NULL;
+        ck_assert_int_eq(load_text("{\"format\":1,\"id\":\"a\",\"state\":\"flying\",\"promotion\":\"p\","
+                                   "\"package\":\"1\",\"from\":{},\"to\":{}}", &err), -EPROTO);
+        free(err); err = NULL;
+        ck_assert_int_eq(load_text("{\"format\":1,\"id\":\"../evil\",\"state\":\"export\",\"promotion\":\"p\","
+                                   "\"package\":\"1\",\"from\":{},\"to\":{}}", &err), -EPROTO);
+        free(err); err = NULL;
+        ck_assert_int_eq(load_text("{\"format\":1,\"id\":\"ok\",\"state\":\"export\",\"promotion\":\"p\","
+                                   "\"package\":\"1\",\"from\":{},\"to\":{}}", &err), 0);
+        /* a file truncated anywhere is refused, never half-loaded */
+        struct job *j = sample();
+        char *text = store_job_to_json(j, true);
+        size_t n = strlen(text);
+        for (size_t cut = 0; cut + 2 < n; cut += 7) {
+                char *t = strndup(text, cut);
+                ck_assert_int_eq(load_text(t, &err), -EPROTO);
+                free(err); err = NULL;
+                free(t);
+        }
+        free(text);
+        job_free(j);
+}
+END_TEST
+
+START_TEST(listing) {
+        char **ids; size_t n;
+        char sub[4096];
+        snprintf(sub, sizeof sub, "%s/list", dir);
+        ck_assert_int_eq(mkdir(sub, 0700), 0);
+        const char *files[] = { "b-2.json", "a-1.json", ".#b-2.jsonXYZ", "x.pkg", "notes.txt" };
+        for (size_t i = 0; i < 5; i++) {
+                char p[4200];
+                snprintf(p, sizeof p, "%s/%s", sub, files[i]);
+                close(open(p, O_CREAT | O_WRONLY, 0600));
+        }
+        ck_assert_int_eq(store_list(sub, &ids, &n), 0);
+        ck_assert_uint_eq(n, 2);
+        ck_assert_str_eq(ids[0], "a-1");
+        ck_assert_str_eq(ids[1], "b-2");
+        strv_free_n(ids, n);
+        ck_assert_int_eq(store_list("/nonexistent-d2p", &ids, &n), -ENOENT);
+}
+END_TEST
+
+START_TEST(ids) {
+        ck_assert(store_id_valid("forms-nightly-20261128T023000Z"));
+        ck_assert(store_id_valid("a.b_c-1"));
+        ck_assert(!store_id_valid(""));
+        ck_assert(!store_id_valid(".hidden"));
+        ck_assert(!store_id_valid("a/b"));
+        ck_assert(!store_id_valid("a b"));
+}
+END_TEST
+
+START_TEST(lock) {
+        int a = -1, b = -1;
+        ck_assert_int_eq(store_lock(dir, &a), 0);
+        ck_assert_int_eq(store_lock(dir, &b), -EBUSY);
+        close(a);
+        ck_assert_int_eq(store_lock(dir, &b), 0);
+        close(b);
+}
+END_TEST
+
+START_TEST(state_names) {
+        for (int s = 0; s < _JOB_STATE_MAX; s++)
+                ck_assert_int_eq(job_state_from_string(job_state_to_string((enum job_state) s)), s);
+        ck_assert_int_eq(job_state_from_string("nope"), -EINVAL);
+        ck_assert(job_state_is_final(JOB_SUCCEEDED));
+        ck_assert(job_state_is_final(JOB_FAILED));
+        ck_assert(job_state_is_final(JOB_CANCELLED));
+        ck_assert(!job_state_is_final(JOB_IMPORT));
+        ck_assert_str_eq(job_state_to_string(JOB_DRY_RUN_POLL), "dry-run-poll");
+}
+END_TEST
+
+int main(void) {
+        if (!mkdtemp(dir))
+                return 1;
+        Suite *s = suite_create("store");
+        TCase *tc = tcase_create("store");
+        tcase_add_test(tc, round_trip);
+        tcase_add_test(tc, damaged_files);
+        tcase_add_test(tc, listing);
+        tcase_add_test(tc, ids);
+        tcase_add_test(tc, lock);
+        tcase_add_test(tc, state_names);
+        suite_add_tcase(s, tc);
+        SRunner *sr = srunner_create(s);
+        srunner_set_fork_status(sr, CK_NOFORK);
+        srunner_run_all(sr, CK_NORMAL);
+        int failed = srunner_ntests_failed(sr);
+        srunner_free(sr);
+        char cmd[256];
+        snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+        if (system(cmd) != 0)
+                return 1;
+        return failed ? 1 : 0;
+}
