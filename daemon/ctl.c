@@ -692,7 +692,7 @@ static void show_job(const struct job *j) {
                 field("", "Download", "%llu bytes", (unsigned long long) j->download_bytes);
                 if (j->download_sha256[0])
                         field("  ", "sha256", "%s", j->download_sha256);
-                if (j->package_path)
+                if (j->package_path && !job_state_is_final(j->state))   /* removed when the job ends */
                         field("  ", "file", "%s", j->package_path);
         }
         if (j->target_file_id) {

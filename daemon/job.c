@@ -223,7 +223,9 @@ static void arm_timer(struct job *j, uint64_t delay_usec) {
                 sd_event_source_set_enabled(j->timer, SD_EVENT_ONESHOT);
                 return;
         }
-        if (sd_event_add_time(eng(j)->event, &j->timer, CLOCK_MONOTONIC, now + delay_usec, 0, on_timer, j) < 0) {
+        /* 1 ms accuracy: poll_interval may be short, and sd-event's default
+         * 250 ms slack would stretch every poll */
+        if (sd_event_add_time(eng(j)->event, &j->timer, CLOCK_MONOTONIC, now + delay_usec, USEC_PER_MSEC, on_timer, j) < 0) {
                 jlog(j, LOG_ERR, NULL, "cannot arm a timer; stopping the job (it resumes at the next start)");
                 finish(j);
         }

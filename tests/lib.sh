@@ -50,14 +50,15 @@ mock_fault() { curl -fsS -X POST --data "$1" "$MOCK_URL/_mock/fault" > /dev/null
 write_config() {
         printf '%s' "$KEY_DEV" > "$T/dev.key"; chmod 600 "$T/dev.key"
         printf '%s\n' "$KEY_PROD" > "$T/prod.key"; chmod 600 "$T/prod.key"
+        local extra=${1:-} defaults="" kv
+        # test defaults, unless the caller's extra lines set the same key
+        for kv in "poll_interval: 100ms" "retry_delay: 100ms" "retries: 4" "step_timeout: 30s"; do
+                grep -q "^  ${kv%%:*}:" <<< "$extra" || defaults+="  $kv"$'\n'
+        done
         cat > "$CONFIG" <<YAML
 state_directory: $STATE
 defaults:
-  poll_interval: 100ms
-  retry_delay: 100ms
-  retries: 4
-  step_timeout: 30s
-${1:-}
+${defaults}${extra}
 tenants:
   dev:
     url: $MOCK_URL
@@ -110,3 +111,49 @@ check_promoted() {
 
 [ -x "$D2P" ] || { echo "no $D2P: run make"; exit 1; }
 [ -x "$MOCK" ] || { echo "no $MOCK: run make"; exit 1; }
+
+# wait_for FILE PATTERN [SECONDS]: waits until grep finds PATTERN in FILE
+wait_for() {
+        local f=$1 p=$2 n=$(( ${3:-20} * 10 ))
+        for _ in $(seq "$n"); do grep -q -- "$p" "$f" 2>/dev/null && return 0; sleep 0.1; done
+        echo "timed out waiting for '$p' in $f"; return 1
+}
+# job_state_of ID: the state in that job's file
+job_state_of() { sed -n 's/^    "state": "\([^"]*\)",\{0,1\}$/\1/p' "$STATE/jobs/$1.json" 2>/dev/null; }
+# wait_state ID STATE [SECONDS]
+wait_state() {
+        local n=$(( ${3:-30} * 10 ))
+        for _ in $(seq "$n"); do [ "$(job_state_of "$1")" = "$2" ] && return 0; sleep 0.1; done
+        echo "job $1 is '$(job_state_of "$1")', not '$2'"; return 1
+}
+CTL="$BUILD/dev2prodctl"
+D_PID=
+# daemon_start: the daemon in the foreground (background job), with a fake
+# systemd notification socket whose messages land in $T/notify.log
+daemon_start() {
+        if [ ! -S "$T/notify.sock" ]; then
+                "$BUILD/notify-listen" "$T/notify.sock" > "$T/notify.log" &
+                NL_PID=$!
+                for _ in $(seq 50); do [ -S "$T/notify.sock" ] && break; sleep 0.05; done
+        fi
+        local before; before=$(grep -c '^READY=1' "$T/notify.log" 2>/dev/null || true)
+        NOTIFY_SOCKET="$T/notify.sock" "$D2P" --config "$CONFIG" 2>> "$T/daemon.log" &
+        D_PID=$!
+        for _ in $(seq 100); do
+                [ "$(grep -c '^READY=1' "$T/notify.log")" -gt "${before:-0}" ] && return 0
+                kill -0 "$D_PID" 2>/dev/null || { echo "daemon exited"; tail "$T/daemon.log"; return 1; }
+                sleep 0.1
+        done
+        echo "no READY=1"; return 1
+}
+daemon_stop() {
+        [ -n "$D_PID" ] || return 0
+        kill -TERM "$D_PID" 2>/dev/null
+        local rc; wait "$D_PID"; rc=$?; D_PID=; return $rc
+}
+_lib_cleanup_daemon() {
+        [ -n "${D_PID:-}" ] && kill -KILL "$D_PID" 2>/dev/null
+        [ -n "${NL_PID:-}" ] && kill "$NL_PID" 2>/dev/null
+        cleanup
+}
+trap _lib_cleanup_daemon EXIT

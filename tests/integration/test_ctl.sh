@@ -197,7 +197,6 @@ mock_fault "dryrun_status:errors:1"
 run_ctl fail1 run nightly --wait
 check "run --wait of a job that fails exits 1 (exit $RC)" [ "$RC" = 1 ]
 check "run --wait prints the failure code" grep -q '^failed (dry-run-rejected): ' "$T/fail1.out"
-show_on_failure "$RC" fail1
 FJOB=$(head -1 "$T/fail1.out")
 run_ctl show3 show "$FJOB"
 check "show of the rejected job lists the dry run's errors" grep -q '^    error: ' "$T/show3.out"

@@ -44,8 +44,9 @@ struct download {
         uint64_t cut;           /* truncate/stall: where sending stops */
         enum fault_kind fault;
         int fd;
-        struct sha256 sha;
-        uint64_t hashed;        /* bytes known sent, all hashed */
+        struct sha256 sha;      /* of the sent bytes, up to Content-Length */
+        uint64_t sent;          /* bytes known written to the socket */
+        uint64_t hashed;
         uint64_t produced_end;  /* end of the last chunk handed to MHD */
         int64_t t0_ms;          /* first callback, for the throttle */
         bool started;
@@ -70,18 +71,23 @@ struct download *download_new(const struct export_view *e, const struct fault *f
         if (f->kind == FK_TRUNCATE || f->kind == FK_STALL)
                 d->cut = d->total / 2;
         else if (f->kind == FK_LONG)
-                d->body_size = d->total + LONG_EXTRA;
+                d->body_size = d->cut = d->total + LONG_EXTRA;
         sha256_init(&d->sha);
         return d;
 }
 
-/* Hashes [hashed, upto) by producing those bytes again (cheaper than
- * keeping a copy of what MHD still has to send). */
-static void hash_upto(struct download *d, uint64_t upto)
+/* Notes that the first upto bytes were sent and hashes the new ones, by
+ * producing them again (cheaper than keeping a copy of what MHD still has
+ * to send). Bytes past Content-Length ("long") are counted, not hashed:
+ * the digest stays that of what a faithful client keeps. */
+static void sent_upto(struct download *d, uint64_t upto)
 {
         uint8_t tmp[8192];
-        while (d->hashed < upto) {
-                size_t n = upto - d->hashed < sizeof tmp ? (size_t)(upto - d->hashed) : sizeof tmp;
+        if (upto > d->sent)
+                d->sent = upto;
+        uint64_t end = upto < d->total ? upto : d->total;
+        while (d->hashed < end) {
+                size_t n = end - d->hashed < sizeof tmp ? (size_t)(end - d->hashed) : sizeof tmp;
                 package_fill(d->seed, d->hashed, tmp, n);
                 sha256_update(&d->sha, tmp, n);
                 d->hashed += n;
@@ -106,7 +112,9 @@ static ssize_t download_read(void *cls, uint64_t pos, char *buf, size_t max)
         struct download *d = cls;
         /* MHD asks for more only once all it had was written to the socket,
          * so pos is the count of bytes really sent so far. */
-        hash_upto(d, pos);
+        sent_upto(d, pos);
+        if (d->fault == FK_LONG && pos >= d->body_size)
+                return MHD_CONTENT_READER_END_OF_STREAM;
         if (pos >= d->cut) {
                 if (d->fault == FK_STALL)
                         (void)wait_or_gone(d->fd, HANG_MS);
@@ -115,6 +123,10 @@ static ssize_t download_read(void *cls, uint64_t pos, char *buf, size_t max)
         size_t n = max < BLOCK ? max : BLOCK;
         if (n > d->cut - pos)
                 n = (size_t)(d->cut - pos);
+        /* "long": end a chunk exactly at Content-Length, so the next call
+         * tells us the announced bytes all went out. */
+        if (pos < d->total && n > d->total - pos)
+                n = (size_t)(d->total - pos);
         if (M.throttle > 0) {
                 /* Small slices at a steady pace, so a killed client has a
                  * partial file of roughly predictable size. */
@@ -133,19 +145,23 @@ struct MHD_Response *download_response(struct download *d)
 {
         /* No free callback: d belongs to the request and is freed by the
          * request-completed callback, which also needs its counts. */
-        struct MHD_Response *r = MHD_create_response_from_callback(d->body_size, BLOCK, download_read, d, NULL);
+        if (d->fault != FK_LONG)
+                return MHD_create_response_from_callback(d->total, BLOCK, download_read, d, NULL);
+
+        /* "long": MHD never sends more than a known size, and with a known
+         * size it adds its own Content-Length beside ours (two headers).
+         * So: unknown size, HTTP/1.0-style framing (no chunks, close at the
+         * end), and our own Content-Length that the insanity flag lets in. */
+        struct MHD_Response *r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, BLOCK, download_read, d, NULL);
         if (!r)
                 return NULL;
-        if (d->fault == FK_LONG) {
-                /* MHD derives Content-Length from the size given above; the
-                 * insanity flag lets us announce a smaller one ourselves. */
-                char cl[32];
-                snprintf(cl, sizeof cl, "%" PRIu64, d->total);
-                if (MHD_set_response_options(r, MHD_RF_INSANITY_HEADER_CONTENT_LENGTH, MHD_RO_END) != MHD_YES ||
-                    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH, cl) != MHD_YES) {
-                        MHD_destroy_response(r);
-                        return NULL;
-                }
+        char cl[32];
+        snprintf(cl, sizeof cl, "%" PRIu64, d->total);
+        if (MHD_set_response_options(r, MHD_RF_INSANITY_HEADER_CONTENT_LENGTH | MHD_RF_HTTP_1_0_COMPATIBLE_STRICT,
+                                     MHD_RO_END) != MHD_YES ||
+            MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH, cl) != MHD_YES) {
+                MHD_destroy_response(r);
+                return NULL;
         }
         return r;
 }
@@ -154,12 +170,14 @@ void download_finish(struct download *d, bool completed_ok)
 {
         /* The last chunk is known sent only when MHD says it all went. */
         if (completed_ok)
-                hash_upto(d, d->produced_end);
-        char hex[65], tenant[3 * TENANT_ID_MAX];
+                sent_upto(d, d->produced_end);
+        char hex[65], tenant[3 * TENANT_ID_MAX], extra[48] = "";
         sha256_final_hex(&d->sha, hex);
-        record("download tenant=%s file_id=%s bytes=%" PRIu64 " total=%" PRIu64 " sha256=%s complete=%d",
+        if (d->fault == FK_LONG)
+                snprintf(extra, sizeof extra, " extra=%" PRIu64, d->sent > d->total ? d->sent - d->total : 0);
+        record("download tenant=%s file_id=%s bytes=%" PRIu64 " total=%" PRIu64 " sha256=%s complete=%d%s",
                rec_safe(tenant, sizeof tenant, d->tenant), d->file_id, d->hashed, d->total, hex,
-               completed_ok && d->hashed >= d->total);
+               d->sent >= d->total, extra);
 }
 
 void download_free(struct download *d)
