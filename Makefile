@@ -88,12 +88,14 @@ check: $(BUILD)/.deps-test all $(UNIT_BINS) $(BUILD)/mock-dev2prod $(TOOL_BINS)
 demo: $(BUILD)/.deps-test all $(BUILD)/mock-dev2prod $(TOOL_BINS)
 	@bash tests/demo.sh $(BUILD)
 
+# The unit's paths follow PREFIX (the file in systemd/ says /usr/local).
 install: all
 	install -D -m 755 $(BUILD)/dev2prodd $(DESTDIR)$(PREFIX)/sbin/dev2prodd
 	install -D -m 755 $(BUILD)/dev2prodctl $(DESTDIR)$(PREFIX)/bin/dev2prodctl
 	for m in man/*.[0-9]; do s=$${m##*.}; install -D -m 644 $$m $(DESTDIR)$(PREFIX)/share/man/man$$s/$$(basename $$m); done
-	@if [ -f systemd/dev2prodd.service ]; then \
-	  install -D -m 644 systemd/dev2prodd.service $(DESTDIR)$(PREFIX)/lib/systemd/system/dev2prodd.service; fi
+	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system $(DESTDIR)$(PREFIX)/lib/systemd/catalog
+	sed 's|/usr/local/sbin/|$(PREFIX)/sbin/|' systemd/dev2prodd.service > $(DESTDIR)$(PREFIX)/lib/systemd/system/dev2prodd.service
+	install -m 644 systemd/dev2prodd.catalog $(DESTDIR)$(PREFIX)/lib/systemd/catalog/dev2prodd.catalog
 	install -D -m 644 config/example.yaml $(DESTDIR)$(PREFIX)/share/doc/dev2prodd/dev2prodd.yaml.example
 
 clean:

@@ -208,6 +208,7 @@ struct err {
 
 struct ctx {
         const char *path;
+        bool no_secrets;        /* CONFIG_NO_SECRETS */
         yaml_document_t *doc;
         struct err *errs;       /* sorted by position before they go out */
         size_t n_errors;
@@ -811,6 +812,11 @@ static void h_auth(struct ctx *x, const char *path, yaml_node_t *v, void *field,
         }
         if (x->n_errors != errors_before)
                 return;         /* do not read a secret for an auth: that is wrong anyway */
+        if (x->no_secrets) {
+                /* the reader still learns which file holds the secret */
+                tb->t.auth.secret_path = xstrdup(file ? file : cred);
+                file = cred = NULL;
+        }
 
         if (file) {
                 _cleanup_free_ char *p = path_join(path, file_key);
@@ -1474,8 +1480,12 @@ static int load_text(struct ctx *x, const char *text, size_t len, struct config 
 }
 
 int config_load(const char *path, struct config **ret, struct errlist *errs) {
+        return config_load_flags(path, 0, ret, errs);
+}
+
+int config_load_flags(const char *path, unsigned flags, struct config **ret, struct errlist *errs) {
         _cleanup_free_ char *text = NULL;
-        struct ctx x = { .path = path };
+        struct ctx x = { .path = path, .no_secrets = flags & CONFIG_NO_SECRETS };
         size_t len = 0;
         int r;
 

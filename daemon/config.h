@@ -89,6 +89,11 @@ void errlist_free(struct errlist *e);
  * returned.  On failure returns -EINVAL (or -errno if the file can't be
  * read) and every problem found is in errs; nothing is logged. */
 int config_load(const char *path, struct config **ret, struct errlist *errs);
+/* CONFIG_NO_SECRETS: validate everything but do not open secret files
+ * (auth.secret stays NULL): for dev2prodctl, which needs the state folder
+ * and the socket, not the keys, and may run as a user who cannot read them. */
+#define CONFIG_NO_SECRETS 1u
+int config_load_flags(const char *path, unsigned flags, struct config **ret, struct errlist *errs);
 void config_free(struct config *c);
 
 const struct promotion *config_find_promotion(const struct config *c, const char *name);

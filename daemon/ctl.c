@@ -42,14 +42,39 @@ static bool arg_follow;
 
 /* ---- small helpers -------------------------------------------------------- */
 
+/* Job files hold the server's words (messages, error lists): no control
+ * character of theirs reaches the terminal, where an escape sequence could
+ * rewrite what the operator sees.  In place; returns s. */
+static char *sanitize(char *s) {
+        for (char *p = s; *p; p++)
+                if ((unsigned char) *p < 0x20 || *p == 0x7f)
+                        *p = *p == '\t' ? ' ' : '?';
+        return s;
+}
+
+/* One line to f, formatted, sanitized, with its newline. */
+static void vlinef(FILE *f, const char *prefix, const char *fmt, va_list ap) _printf_(3, 0);
+static void vlinef(FILE *f, const char *prefix, const char *fmt, va_list ap) {
+        _cleanup_free_ char *s = xvasprintf(fmt, ap);
+        fputs(prefix, f);
+        fputs(sanitize(s), f);
+        fputc('\n', f);
+}
+
+static void linef(const char *fmt, ...) _printf_(1, 2);
+static void linef(const char *fmt, ...) {
+        va_list ap;
+        va_start(ap, fmt);
+        vlinef(stdout, "", fmt, ap);
+        va_end(ap);
+}
+
 static void errorf(const char *fmt, ...) _printf_(1, 2);
 static void errorf(const char *fmt, ...) {
         va_list ap;
-        fputs("dev2prodctl: ", stderr);
         va_start(ap, fmt);
-        vfprintf(stderr, fmt, ap);
+        vlinef(stderr, "dev2prodctl: ", fmt, ap);
         va_end(ap);
-        fputc('\n', stderr);
 }
 
 /* Local time of a job-file timestamp: "2026-11-28 03:30:00 CET", "-" for 0. */
@@ -129,7 +154,7 @@ static void table_add(struct table *t, const char *const *row) {
         size_t base = (t->nrows + 1) * t->ncols;
         t->cells = xrealloc(t->cells, (base + t->ncols) * sizeof *t->cells);
         for (size_t i = 0; i < t->ncols; i++)
-                t->cells[base + i] = xstrdup(row[i] && row[i][0] ? row[i] : "-");
+                t->cells[base + i] = sanitize(xstrdup(row[i] && row[i][0] ? row[i] : "-"));
         t->nrows++;
 }
 
@@ -567,9 +592,8 @@ static void field(const char *indent, const char *label, const char *fmt, ...) {
         va_list ap;
         printf("%s%s:%*s", indent, label, MAX(w, 1), "");
         va_start(ap, fmt);
-        vprintf(fmt, ap);
+        vlinef(stdout, "", fmt, ap);
         va_end(ap);
-        putchar('\n');
 }
 
 static void show_import_status(const char *title, const char *id, const struct import_status *s) {
@@ -595,12 +619,12 @@ static void show_import_status(const char *title, const char *id, const struct i
                       s->studio_locked && s->system_locked ? ", " : "", s->system_locked ? "system" : "");
         for (size_t i = 0; i < s->n_results; i++) {
                 const struct import_result *r = &s->results[i];
-                printf("  package %s: modified %lld, removed %lld, failed %lld, skipped %lld\n",
+                linef("  package %s: modified %lld, removed %lld, failed %lld, skipped %lld",
                        r->package ? r->package : "-", r->modified, r->removed, r->failed, r->skipped);
                 for (size_t k = 0; k < r->n_errors; k++)
-                        printf("    error: %s\n", r->errors[k]);
+                        linef("    error: %s", r->errors[k]);
                 for (size_t k = 0; k < r->n_warnings; k++)
-                        printf("    warning: %s\n", r->warnings[k]);
+                        linef("    warning: %s", r->warnings[k]);
         }
 }
 
@@ -739,6 +763,9 @@ static int ask_daemon(const struct config *c, const char *request, const char *w
         else if (r == -EACCES || r == -EPERM)
                 errorf("cannot reach dev2prodd at %s: %s (run as root, or as a member of the daemon's group)",
                        sock, strerror(-r));
+        else if (r == -ECONNRESET)
+                errorf("dev2prodd at %s closed the connection without an answer (it answers root, its own "
+                       "user and its group only)", sock);
         else if (r == -ETIMEDOUT)
                 errorf("dev2prodd did not answer on %s within 10 seconds", sock);
         else
@@ -813,7 +840,7 @@ static void print_new_steps(const struct job *j, bool *printed) {
                 if (!localtime_r(&t, &tm) || !strftime(tb, sizeof tb, "%H:%M:%S", &tm))
                         snprintf(tb, sizeof tb, "-");
                 detail = step_detail(j, (enum job_state) s);
-                printf("%s  %-13s%s%s\n", tb, job_state_to_string((enum job_state) s), detail ? "  " : "",
+                linef("%s  %-13s%s%s", tb, job_state_to_string((enum job_state) s), detail ? "  " : "",
                        strempty(detail));
         }
         fflush(stdout);
@@ -833,7 +860,7 @@ static int wait_job(const struct config *c, const char *id) {
 
                 if (r < 0) {
                         /* the file is replaced atomically, so this is not a half-written file */
-                        if (++unreadable >= 25) {
+                        if (daemon_gone || ++unreadable >= 25) {
                                 errorf("%s: %s; cannot follow job %s", path, err ? err : strerror(-r), id);
                                 return CTL_FAILED;
                         }
@@ -847,9 +874,9 @@ static int wait_job(const struct config *c, const char *id) {
                                         _cleanup_free_ char *text = store_job_to_json(j, true);
                                         fputs(strempty(text), stdout);
                                 } else if (j->state == JOB_SUCCEEDED)
-                                        printf("succeeded: %s\n", strempty(j->message));
+                                        linef("succeeded: %s", strempty(j->message));
                                 else
-                                        printf("%s (%s): %s\n", job_state_to_string(j->state),
+                                        linef("%s (%s): %s", job_state_to_string(j->state),
                                                j->failure ? j->failure : "-", strempty(j->message));
                                 job_free(j);
                                 return ret;
@@ -994,7 +1021,8 @@ static void usage(FILE *f) {
                 "  run NAME [--wait]    ask the daemon to run promotion NAME now; --wait\n"
                 "                       follows the job to its end (exit 0 succeeded, 1 not)\n"
                 "  cancel JOB           ask the daemon to cancel a running or queued job\n"
-                "  logs JOB [-f]        the job's log lines from the journal (-f: follow)\n\n"
+                "  logs JOB [-f]        the job's log lines from the journal (-f: follow;\n"
+                "                       --json: journalctl -o json)\n\n"
                 "Options:\n"
                 "  -c, --config FILE    configuration (default " DEFAULT_CONFIG ")\n"
                 "      --json           machine-readable output\n"
@@ -1025,7 +1053,7 @@ static const struct command commands[] = {
 
 static int load_config(struct config **ret) {
         struct errlist errs = {};
-        int r = config_load(arg_config, ret, &errs);
+        int r = config_load_flags(arg_config, CONFIG_NO_SECRETS, ret, &errs);
         if (r >= 0)
                 return 0;
         for (size_t i = 0; i < errs.n; i++)

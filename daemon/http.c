@@ -285,6 +285,12 @@ int http_start(struct http *h, const struct http_request *rq, http_done_fn done,
                 curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
                 curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, MAX(1L, ms(rq->stall_timeout_usec) / 1000));
         }
+        /* libcurl silently sends a request again when a reused connection
+         * turns out to be dead before the answer starts, POSTs included.
+         * For a request that must never be sent twice (the import), that
+         * retry would be a second import: a new connection excludes it. */
+        if (rq->fresh_connection)
+                curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
         if (rq->total_timeout_usec)
                 curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, ms(rq->total_timeout_usec));
         r->user_agent = xstrdup(rq->user_agent ?: HTTP_USER_AGENT);

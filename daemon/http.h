@@ -32,6 +32,7 @@ struct http_request {
         int download_fd;                /* >= 0: stream the body into it; else collect it */
         const char *ca_file;            /* extra trusted CAs (PEM) */
         bool insecure;                  /* no TLS verification (logged by the caller) */
+        bool fresh_connection;          /* never on a reused connection: see http.c */
         uint64_t connect_timeout_usec;
         uint64_t stall_timeout_usec;    /* fail when < 1 byte/s for this long */
         uint64_t total_timeout_usec;    /* 0: none (large transfers) */

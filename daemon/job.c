@@ -371,6 +371,7 @@ static void send_request(struct job *j) {
                 return;
         }
         fill_common(j, t, &o, auth);
+        o.rq.fresh_connection = s->kind == REQ_IMPORT;
         j->steps[j->state].attempts++;
         j->tries++;
         r = http_start(eng(j)->http, &o.rq, on_done, j, &j->req);

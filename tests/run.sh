@@ -16,7 +16,7 @@ pass=0 fail=0 skip=0 failed=()
 run_one() {  # NAME CMD...
         local name=$1; shift
         [ -n "$PATTERN" ] && [[ $name != *$PATTERN* ]] && return
-        local log="$LOGDIR/$name.log" start=$SECONDS rc
+        local log="$LOGDIR/${name//\//_}.log" start=$SECONDS rc
         timeout 600 "$@" > "$log" 2>&1; rc=$?
         local t=$((SECONDS - start))
         case $rc in

@@ -18,7 +18,9 @@ stop_daemon() {
         wait "$DPID" 2>/dev/null
         DPID=
 }
-trap 'stop_daemon; cleanup' EXIT
+# our daemon first, then whatever lib.sh cleans up (its own trap, when it has one)
+LIB_TRAP=$(trap -p EXIT | sed "s/^trap -- '\(.*\)' EXIT$/\1/")
+trap 'stop_daemon; ${LIB_TRAP:-cleanup}' EXIT
 
 ctl() { "$CTL" --config "$CONFIG" "$@"; }
 # run_ctl NAME ARGS...: output in $T/NAME.out and $T/NAME.err, exit status in $RC
@@ -129,6 +131,15 @@ run_ctl bad3 jobs --json
 run_ctl bad4 show broken
 [ "$RC" = 1 ] && err_has bad4 'not JSON'; verdict "show of the corrupt job exits 1 and says why"
 rm -f "$STATE/jobs/broken.json"
+
+# the server's words never bring a terminal escape sequence to the screen
+sed 's/"message": "/"message": "\\u001b[2Jevil /; s/^    "id": ".*",$/    "id": "esc-job",/' \
+        "$STATE/jobs/$JOB.json" > "$STATE/jobs/esc-job.json"
+run_ctl esc show esc-job
+[ "$RC" = 0 ] && out_has esc '^Message: *?\[2Jevil ' && ! grep -q $'\x1b' "$T/esc.out"; verdict "show prints control characters of a job file as '?'"
+run_ctl esc2 history
+[ "$RC" = 0 ] && ! grep -q $'\x1b' "$T/esc2.out" "$T/esc2.err"; verdict "history has no control character either"
+rm -f "$STATE/jobs/esc-job.json"
 
 # ---- no daemon -------------------------------------------------------------------
 run_ctl nod1 run nightly

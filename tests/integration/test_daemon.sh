@@ -9,7 +9,7 @@
 
 mock_start --polls 1
 write_config
-echo "control_socket: $T/ctl.sock" >> "$CONFIG"
+sed -i "1i control_socket: $T/ctl.sock" "$CONFIG"   # first: promotions are appended below
 
 echo "# start"
 check "daemon reports READY=1" daemon_start
@@ -29,7 +29,8 @@ check "the errors are logged with file:line:column" wait_for "$T/daemon.log" "$C
 check "the reload is refused, old configuration kept" wait_for "$T/daemon.log" "reload refused"
 check "RELOADING=1 then READY=1 sent" test "$(grep -c '^RELOADING=1' "$T/notify.log")" -gt "$r0"
 check "the daemon is still running" kill -0 "$D_PID"
-expect_rc 0 "the old promotion still runs after the refused reload" "$CTL" --config "$CONFIG" run nightly --wait
+# (dev2prodctl reads the configuration too: give it the good copy)
+expect_rc 0 "the old promotion still runs after the refused reload" "$CTL" --config "$T/good.yaml" run nightly --wait
 
 echo "# a good reload"
 cp "$T/good.yaml" "$CONFIG"

@@ -11,6 +11,9 @@ reset() {
         mock_start "$@"; write_config "${EXTRA:-}"
 }
 req_count() { grep -c "^request method=$1 path=$2" "$RECORD" || true; }
+# the mock logs paths without their query: dry runs and imports share one;
+# every dry run succeeded in the cases that use this
+import_requests() { echo $(( $(req_count POST "/rest/222/dev2prod/import ") - $(count dryrun) )); }
 
 echo "# retryable statuses are retried, then the promotion completes"
 for spec in export:429:2 export_status:500:2 download:504:1 upload:500:1 dryrun:502:2 dryrun_status:503:3 import:503:2 import_status:502:1; do
@@ -92,12 +95,12 @@ echo "# the import is never sent twice"
 reset --fault import:drop-after:1
 expect_rc 1 "an import whose answer is lost fails as unknown" run_once
 check "one import on the server" test "$(count import)" = 1
-check "one import request sent" test "$(req_count POST /rest/222/dev2prod/import\ )" = 1
+check "one import request sent" test "$(import_requests)" = 1
 check "the log says the outcome is unknown and how to check" log_has "may or may not have run"
 check "job file failure is import-outcome-unknown" test "$(job_get failure)" = import-outcome-unknown
 reset --fault import:500:1
 expect_rc 1 "a 500 to the import is an unknown outcome, not retried" run_once
-check "one import request sent" test "$(req_count POST /rest/222/dev2prod/import\ )" = 1
+check "one import request sent" test "$(import_requests)" = 1
 
 echo "# giving up and timeouts"
 reset --fault export_status:503:0

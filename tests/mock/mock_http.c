@@ -219,6 +219,13 @@ static void check_upload(struct req *r)
                 set_deny(r, 400, "unsupported client: User-Agent must be " REQUIRED_UA);
                 return;
         }
+        /* MHD's processor also takes url-encoded forms; the vendor's API
+         * does not, so neither do we. */
+        const char *ct = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+        if (!ct || strncasecmp(ct, "multipart/form-data", 19) != 0) {
+                set_deny(r, 400, "expected a multipart/form-data body with the file in field Files[]");
+                return;
+        }
         sha256_init(&r->up_sha);
         r->pp = MHD_create_post_processor(r->conn, PP_BUFFER, on_post_data, r);
         if (!r->pp)
