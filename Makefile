@@ -15,7 +15,7 @@ TEST_PC := libmicrohttpd check
 # Debian packages the build, the tests and the demo need (see README).
 BUILD_DEBS := build-essential pkg-config libcurl4-openssl-dev libyajl-dev \
               libyaml-dev libsystemd-dev
-TEST_DEBS  := libmicrohttpd-dev check strace mandoc openssl procps curl tzdata
+TEST_DEBS  := libmicrohttpd-dev check strace mandoc openssl procps curl tzdata valgrind
 
 # Installs what is missing, once per build tree (stamp files).
 define need_debs
@@ -100,3 +100,7 @@ install: all
 
 clean:
 	rm -rf $(BUILD)
+
+# Further targets (fuzzing, sanitizers, benchmarks, campaigns) live in
+# mk/*.mk, one file per concern.
+-include $(wildcard mk/*.mk)
