@@ -396,6 +396,8 @@ static void start_state(struct job *j) {
 
 void job_continue(struct job *j) {
         jlog(j, LOG_INFO, NULL, "tenant %s is free; continuing", j->to.name);
+        /* the step starts now: the wait before it shows as a gap in `show` */
+        j->steps[j->state].started_usec = now_realtime_usec();
         start_state(j);
 }
 

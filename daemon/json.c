@@ -10,7 +10,43 @@ static void first_line(char *s) {
                 *nl = 0;
 }
 
+/* Deepest nesting of objects and arrays accepted.  yajl_tree_free() recurses
+ * once per level, so a valid answer of a few hundred thousand '[' (well under
+ * JSON_MAX_ANSWER) overflowed the stack; our answers and job files nest at
+ * most 5 levels. */
+#define JSON_MAX_DEPTH 1000
+
+struct depth {
+        unsigned cur;
+        bool too_deep;
+};
+
+static int depth_open(void *ctx) {
+        struct depth *d = ctx;
+        if (++d->cur > JSON_MAX_DEPTH) {
+                d->too_deep = true;
+                return 0;       /* cancels the parse */
+        }
+        return 1;
+}
+
+static int depth_close(void *ctx) {
+        struct depth *d = ctx;
+        d->cur--;
+        return 1;
+}
+
+/* Only the nesting is tracked: without number or string callbacks yajl
+ * checks the text exactly as with no callbacks at all. */
+static const yajl_callbacks depth_callbacks = {
+        .yajl_start_map = depth_open,
+        .yajl_end_map = depth_close,
+        .yajl_start_array = depth_open,
+        .yajl_end_array = depth_close,
+};
+
 yajl_val json_parse(const char *text, size_t len, char *err, size_t errlen) {
+        struct depth depth = {};
         yajl_handle h;
         yajl_status st;
         yajl_val v;
@@ -22,11 +58,17 @@ yajl_val json_parse(const char *text, size_t len, char *err, size_t errlen) {
                         snprintf(err, errlen, "a NUL byte at offset %zu", strlen(text));
                 return NULL;
         }
-        h = yajl_alloc(NULL, NULL, NULL);
+        h = yajl_alloc(&depth_callbacks, NULL, &depth);
         yajl_config(h, yajl_allow_comments, 0);
         st = yajl_parse(h, (const unsigned char *) text, len);
         if (st == yajl_status_ok)
                 st = yajl_complete_parse(h);
+        if (depth.too_deep) {
+                if (err && errlen)
+                        snprintf(err, errlen, "nested deeper than %d levels", JSON_MAX_DEPTH);
+                yajl_free(h);
+                return NULL;
+        }
         if (st != yajl_status_ok) {
                 unsigned char *m = yajl_get_error(h, 0, (const unsigned char *) text, len);
                 if (err && errlen)

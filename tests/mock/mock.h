@@ -79,7 +79,6 @@ struct fault_ctx {
         bool would_complete;    /* "failed", "nofileid", ... need a poll that completes */
 };
 
-const char *step_name(enum step s);
 /* Validates SPEC and appends it to the list; err gets the reason. */
 int fault_add(const char *spec, char *err, size_t errlen);
 void fault_reset(void);

@@ -56,11 +56,6 @@ static const struct {
         {"expire", FK_EXPIRE},
 };
 
-const char *step_name(enum step s)
-{
-        return s >= 0 && s <= STEP_ANY ? step_names[s] : "-";
-}
-
 static int parse_step(const char *s, size_t len, enum step *out)
 {
         for (int i = 0; i <= STEP_ANY; i++) {

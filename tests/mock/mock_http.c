@@ -560,13 +560,13 @@ static struct reply do_login(struct req *r)
                         return reply_message(400, "tenant, username and password (strings) are required");
         char key[SESSION_KEY_LEN + 1], t_safe[3 * sizeof tenant], u_safe[3 * sizeof user];
         int rc = session_login(tenant, user, password, key);
-        memset(password, 0, sizeof password);
+        explicit_bzero(password, sizeof password);
         record("login tenant=%s user=%s ok=%d", rec_safe(t_safe, sizeof t_safe, tenant),
                rec_safe(u_safe, sizeof u_safe, user), rc == 0);
         if (rc < 0)
                 return reply_message(401, "unauthorized");
         struct reply rep = reply_buf(200, "text/plain", key, SESSION_KEY_LEN);
-        memset(key, 0, sizeof key);
+        explicit_bzero(key, sizeof key);
         return rep;
 }
 
@@ -711,6 +711,8 @@ void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_
         if (r->pp)
                 (void)MHD_destroy_post_processor(r->pp);        /* incomplete: nothing to learn */
         download_free(r->dl);
+        if (r->body)                    /* a login body holds a password */
+                explicit_bzero(r->body, r->body_len);
         free(r->body);
         free(r);
         *con_cls = NULL;

@@ -89,19 +89,17 @@ static uint64_t splitmix64(uint64_t *st)
         return z ^ (z >> 31);
 }
 
-/* Grows *arr (of elem-size items) to hold one more; -ENOMEM on failure. */
-static int grow(void *arr, size_t *cap, size_t n, size_t elem)
+/* Room for item n of an array of elem-size items: the array (moved, maybe)
+ * or NULL when memory ran out, the old one then left as it was. */
+static void *grow(void *arr, size_t *cap, size_t n, size_t elem)
 {
-        void **pa = arr;
         if (n < *cap)
-                return 0;
+                return arr;
         size_t ncap = *cap ? *cap * 2 : 16;
-        void *p = realloc(*pa, ncap * elem);
-        if (!p)
-                return -ENOMEM;
-        *pa = p;
-        *cap = ncap;
-        return 0;
+        void *p = realloc(arr, ncap * elem);
+        if (p)
+                *cap = ncap;
+        return p;
 }
 
 int state_init(void)
@@ -279,13 +277,15 @@ int export_create(struct tenant *t, const char *package, char id[EXPORT_ID_LEN +
         e->seed = fnv1a64(e->id);
         e->start_ms = now_ms();
         pthread_mutex_lock(&M.lock);
-        int rc = grow(&exports, &cap_exports, nexports, sizeof *exports);
-        if (rc == 0)
+        struct export_op **arr = grow(exports, &cap_exports, nexports, sizeof *exports);
+        if (arr) {
+                exports = arr;
                 exports[nexports++] = e;
+        }
         pthread_mutex_unlock(&M.lock);
-        if (rc < 0) {
+        if (!arr) {
                 free(e);
-                return rc;
+                return -ENOMEM;
         }
         memcpy(id, e->id, EXPORT_ID_LEN + 1);
         return 0;
@@ -367,7 +367,9 @@ void upload_register(struct tenant *t, char file_id[UUID_LEN + 1])
 {
         random_uuid(file_id);
         pthread_mutex_lock(&M.lock);
-        if (grow(&uploads, &cap_uploads, nuploads, sizeof *uploads) == 0) {
+        struct upload *arr = grow(uploads, &cap_uploads, nuploads, sizeof *uploads);
+        if (arr) {
+                uploads = arr;
                 uploads[nuploads].tenant = t;
                 memcpy(uploads[nuploads].file_id, file_id, UUID_LEN + 1);
                 nuploads++;
@@ -408,10 +410,13 @@ int import_create(struct tenant *t, const char *file_id, bool dry_run, char id[E
         op->start_ms = now_ms();
         int rc = 0;
         pthread_mutex_lock(&M.lock);
+        struct import_op **arr = NULL;
         if (!upload_known(t, file_id))
                 rc = -ENOENT;
-        else if ((rc = grow(&imports, &cap_imports, nimports, sizeof *imports)) == 0)
-                imports[nimports++] = op;
+        else if (!(arr = grow(imports, &cap_imports, nimports, sizeof *imports)))
+                rc = -ENOMEM;
+        else
+                (imports = arr)[nimports++] = op;
         pthread_mutex_unlock(&M.lock);
         if (rc < 0) {
                 free(op);
@@ -482,7 +487,7 @@ const char *rec_safe(char *out, size_t n, const char *s)
 
 void record(const char *fmt, ...)
 {
-        char line[1024];
+        char line[4096];
         va_list ap;
         va_start(ap, fmt);
         int n = vsnprintf(line, sizeof line - 1, fmt, ap);

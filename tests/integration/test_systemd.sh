@@ -1,0 +1,236 @@
+#!/usr/bin/env bash
+# dev2prodd under a real systemd, driven as an operator drives it: the unit,
+# the catalog, LoadCredential= keys and the sandbox of systemd/dev2prodd.service
+# in a throw-away container booted by ../shared/systemd-lab/systemd-lab.
+#
+#   offline:  systemd-analyze verify (no output at all) and security exposure
+#             <= 1.5 (helpers shared with test_hardening.sh)
+#   inside:   systemctl start (READY=1, STATUS=), dev2prodctl run through
+#             /run/dev2prodd/control.sock, SIGKILL mid-download and
+#             Restart=on-failure, the resumed job succeeds with one import and
+#             the uploaded bytes equal to the downloaded ones, journal fields
+#             and catalog (journalctl -x), no key in the journal or state,
+#             systemctl reload, systemctl stop.
+#
+# Needs root. Skips (77) when not root, when the lab script is missing, or
+# when the container cannot be booted (systemd-nspawn missing and not
+# installable, ...); any failure after the boot is a failure.
+# Takes ~25 s. KEEP_TMP=1 keeps the temp folder (journal, record, job files).
+. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/test_hardening.sh"   # unit_verify, unit_exposure, exposure_ok
+
+REPO=$(cd "$(dirname "$0")/../.." && pwd)
+UNIT="$REPO/systemd/dev2prodd.service"
+CATALOG="$REPO/systemd/dev2prodd.catalog"
+LAB_SCRIPT="$REPO/../shared/systemd-lab/systemd-lab"
+PORT=18099                          # the container has its own network namespace
+JOBS=/var/lib/dev2prodd/jobs        # DynamicUser=yes: a symlink to /var/lib/private/dev2prodd
+STATE_REAL=/var/lib/private/dev2prodd
+msgid() { sed -n "s/^#define $1 *\"\([0-9a-f]*\)\".*/\1/p" "$REPO/daemon/log.h"; }
+MSGID_STARTED=$(msgid MSGID_JOB_STARTED)
+MSGID_SUCCEEDED=$(msgid MSGID_JOB_SUCCEEDED)
+
+[ "$(id -u)" = 0 ] || skip "needs root (systemd-lab boots a container with systemd-nspawn)"
+[ -f "$LAB_SCRIPT" ] || skip "no $LAB_SCRIPT (the shared systemd-lab checkout beside the repository)"
+command -v systemd-analyze > /dev/null || skip "systemd-analyze is not installed (Debian package systemd)"
+[ -x "$CTL" ] || { echo "no $CTL: run make"; exit 1; }
+[ -n "$MSGID_STARTED" ] && [ -n "$MSGID_SUCCEEDED" ] || { echo "no MSGID_JOB_STARTED/SUCCEEDED in daemon/log.h"; exit 1; }
+
+lab() { bash "$LAB_SCRIPT" "$@"; }
+# in_lab CMD [ARG...]: runs CMD inside the container (LAB_TIMEOUT bounds it)
+in_lab() { LAB_TIMEOUT=${LAB_TIMEOUT:-30} bash "$LAB_SCRIPT" exec "$@"; }
+# poll SECONDS COMMAND...: until COMMAND succeeds, every 0.1 s
+poll() {
+        local n=$(($1 * 10)); shift
+        for _ in $(seq "$n"); do "$@" 2> /dev/null && return 0; sleep 0.1; done
+        return 1
+}
+prop() { in_lab systemctl show -P "$1" dev2prodd.service; }          # prop PROPERTY
+prop_is() { [ "$(prop "$1")" = "$2" ]; }                             # prop_is PROPERTY VALUE
+job_state() { in_lab sed -n 's/^    "state": "\([^"]*\)",\{0,1\}$/\1/p' "$JOBS/$1.json"; }
+state_is() { [ "$(job_state "$1")" = "$2" ]; }                      # state_is ID STATE
+journal_has() { in_lab journalctl -u dev2prodd.service --no-pager -o cat | grep -qF -- "$1"; }
+
+# ---- offline ------------------------------------------------------------------
+echo "# offline: systemd-analyze verify, security"
+check "systemd-analyze verify says nothing about the unit (with build/dev2prodd)" unit_verify "$UNIT" "$D2P"
+unit_exposure "$UNIT"
+echo "# exposure: ${EXPOSURE:-none printed} (at most $EXPOSURE_MAX)"
+check "exposure ${EXPOSURE:-?} <= $EXPOSURE_MAX" exposure_ok
+
+# ---- boot ---------------------------------------------------------------------
+# The lab's containers all use the cgroup /sys/fs/cgroup/*/systemd-lab (and
+# its payload/ subtree): two at once would share their units' cgroups. LAB=
+# keeps our files apart; this lock keeps the containers of parallel runs of
+# this test apart.
+exec 9> /tmp/systemd-lab.lock
+flock -w 120 9 || skip "another systemd-lab container held /tmp/systemd-lab.lock for 120 s"
+LAB=$(mktemp -d /tmp/d2p-lab.XXXXXX)
+export LAB
+LAB_UP=
+DONE=
+lab_down() {
+        if [ -n "$LAB_UP" ] && { [ "$FAILURES" -gt 0 ] || [ -z "$DONE" ]; }; then
+                # kept with $T (lib.sh keeps it after a failure)
+                in_lab journalctl --no-pager -o short-precise > "$T/journal.txt" 2>&1
+                in_lab sh -c "cat $JOBS/*.json" > "$T/jobs.json" 2>&1
+                in_lab cat /var/tmp/record > "$T/record" 2>&1
+                [ -n "$DONE" ] || FAILURES=$((FAILURES + 1))
+        fi
+        lab stop
+        cp "$LAB/console.log" "$T/lab-console.log" 2> /dev/null
+        rm -f "$LAB/launch.sh" "$LAB/console.log"
+        rmdir "$LAB/root" "$LAB" 2> /dev/null
+}
+trap 'lab_down; _lib_cleanup_daemon' EXIT
+trap 'exit 130' INT TERM HUP
+t0=$SECONDS
+LAB_PID1=$(lab start 2> "$T/lab-start.err") || skip "systemd-lab start failed: $(grep -v '^$' "$T/lab-start.err" | tail -3 | tr '\n' ' ')"
+LAB_UP=1
+echo "# container booted in $((SECONDS - t0)) s (its PID 1 is $LAB_PID1 here)"
+
+# ---- install ------------------------------------------------------------------
+rnd() { od -An -tx1 -N12 /dev/urandom | tr -d ' \n'; }
+KEY_DEV=D2Pdev$(rnd)Key KEY_PROD=D2Pprod$(rnd)Key
+printf '%s\n' "$KEY_DEV" > "$T/dev.key"
+printf '%s\n' "$KEY_PROD" > "$T/prod.key"
+cat > "$T/dev2prodd.yaml" <<YAML
+defaults:
+  poll_interval: 200ms
+  retry_delay: 200ms
+tenants:
+  dev:
+    url: http://127.0.0.1:$PORT
+    tenant_id: "111"
+    auth: { type: api_key, credential: dev-key }
+  prod:
+    url: http://127.0.0.1:$PORT
+    tenant_id: "222"
+    auth: { type: api_key, credential: prod-key }
+promotions:
+  - name: nightly
+    package: "54321"
+    from: dev
+    to: prod
+    schedule: "30 2 * * *"
+YAML
+install_all() {
+        lab install "$D2P" /usr/local/sbin/dev2prodd 755 &&
+        lab install "$CTL" /usr/local/bin/dev2prodctl 755 &&
+        lab install "$MOCK" /usr/local/bin/mock-dev2prod 755 &&
+        lab install "$UNIT" /etc/systemd/system/dev2prodd.service 644 &&
+        lab install "$CATALOG" /usr/lib/systemd/catalog/dev2prodd.catalog 644 &&
+        lab install "$T/dev.key" /etc/dev2prodd/dev.key 600 &&
+        lab install "$T/prod.key" /etc/dev2prodd/prod.key 600 &&
+        lab install "$T/dev2prodd.yaml" /etc/dev2prodd/dev2prodd.yaml 644 &&
+        in_lab journalctl --update-catalog &&
+        in_lab systemctl daemon-reload
+}
+echo "# install"
+check "binaries, unit, catalog, keys (0600 root) and configuration installed" install_all
+check "journalctl --update-catalog took the catalog" \
+        eval 'in_lab journalctl --list-catalog | grep -q "^$MSGID_SUCCEEDED "'
+mock_up() {
+        in_lab systemd-run --quiet --unit=mock /usr/local/bin/mock-dev2prod --port "$PORT" \
+                --port-file /run/mock.port --record /var/tmp/record \
+                --tenant "111:key=$KEY_DEV" --tenant "222:key=$KEY_PROD" \
+                --package-size 3000000 --throttle 1000000 &&
+                poll 5 in_lab test -s /run/mock.port
+}
+check "the mock server runs inside (systemd-run --unit=mock, port $PORT)" mock_up
+
+# ---- start --------------------------------------------------------------------
+echo "# systemctl start"
+check "systemctl start dev2prodd (returns after READY=1)" in_lab systemctl start dev2prodd.service
+check "ActiveState=active" prop_is ActiveState active
+status=$(prop StatusText)
+echo "# StatusText=$status"
+check "StatusText starts with '0 running'" test "${status#0 running}" != "$status"
+
+# ---- a job, SIGKILL mid-download, Restart= -----------------------------------
+echo "# dev2prodctl run nightly; SIGKILL while it downloads"
+id=$(in_lab dev2prodctl run nightly 2>&1)
+check "dev2prodctl run nightly (as root, through /run/dev2prodd/control.sock) prints the job id: $id" \
+        eval '[[ "$id" =~ ^nightly-[0-9]{8}T[0-9]{6}Z$ ]]'
+# "download or later but before the import": a kill in state import would,
+# rightly, fail the job (import-outcome-unknown)
+mid_transfer() { case $(job_state "$id") in download|upload|dry-run|dry-run-poll) return 0;; esac; return 1; }
+check "the job file ($JOBS/$id.json) reaches the download" poll 10 mid_transfer
+killed_in=$(job_state "$id")
+old_pid=$(prop MainPID)
+check "systemctl kill -s KILL dev2prodd (job in state $killed_in, MainPID $old_pid)" \
+        in_lab systemctl kill -s KILL dev2prodd.service
+t_kill=$SECONDS
+restarted() { prop_is NRestarts 1 && prop_is SubState running; }
+check "Restart=on-failure brings it back (NRestarts=1, SubState=running)" poll 20 restarted
+echo "# restarted after $((SECONDS - t_kill)) s (RestartSec=$(sed -n 's/^RestartSec=//p' "$UNIT"))"
+new_pid=$(prop MainPID)
+check "a new MainPID ($old_pid -> $new_pid)" test -n "$new_pid" -a "$new_pid" != 0 -a "$new_pid" != "$old_pid"
+check "ActiveState=active after the restart" prop_is ActiveState active
+check "the resumed job succeeds" poll 30 state_is "$id" succeeded
+
+# ---- the mock's record ---------------------------------------------------------
+in_lab cat /var/tmp/record > "$RECORD"
+echo "# the mock's record"
+check "exactly one import" test "$(count import)" = 1
+check "exactly one export (its id was saved before the kill)" test "$(count export)" = 1
+check "the kill cut a download short (record: complete=0 then complete=1)" \
+        eval 'grep -q "^download .*complete=0" "$RECORD" && grep -q "^download .*complete=1" "$RECORD"'
+up_sha=$(field upload sha256)
+dl_sha=$(grep '^download .*complete=1' "$RECORD" | tail -1 | tr ' ' '\n' | sed -n 's/^sha256=//p')
+check "the upload's sha256 equals the last complete download's (${up_sha:0:12}...)" \
+        test -n "$up_sha" -a "$up_sha" = "$dl_sha"
+
+# ---- journal ------------------------------------------------------------------
+echo "# journal: fields and catalog"
+in_lab journalctl -u dev2prodd.service -o json --no-pager "DEV2PROD_JOB=$id" > "$T/job.json"
+jline() { grep -F "\"MESSAGE_ID\":\"$1\"" "$T/job.json" | head -1; }     # jline MSGID
+# has_fields MSGID TENANT [STEP]: the event's line carries the four fields
+has_fields() {
+        local l step=${3:-[a-z-]*}
+        l=$(jline "$1")
+        [ -n "$l" ] &&
+                grep -qF "\"DEV2PROD_JOB\":\"$id\"" <<< "$l" &&
+                grep -qF '"DEV2PROD_PROMOTION":"nightly"' <<< "$l" &&
+                grep -qF "\"DEV2PROD_TENANT\":\"$2\"" <<< "$l" &&
+                grep -q "\"DEV2PROD_STEP\":\"$step\"" <<< "$l" &&
+                ! grep -q '"DEV2PROD_STEP":""' <<< "$l"
+}
+check "DEV2PROD_JOB=$id selects $(wc -l < "$T/job.json") journal lines" test -s "$T/job.json"
+check "job started (MESSAGE_ID=$MSGID_STARTED): DEV2PROD_JOB, _PROMOTION, _STEP=export, _TENANT=dev" \
+        has_fields "$MSGID_STARTED" dev export
+check "job succeeded (MESSAGE_ID=$MSGID_SUCCEEDED): DEV2PROD_JOB, _PROMOTION, _STEP, _TENANT=prod" \
+        has_fields "$MSGID_SUCCEEDED" prod
+in_lab journalctl -x -u dev2prodd.service --no-pager "MESSAGE_ID=$MSGID_SUCCEEDED" "DEV2PROD_JOB=$id" > "$T/catalog.txt"
+check "journalctl -x shows the catalog text of 'job succeeded'" \
+        eval 'grep -q "Subject: Job .* succeeded" "$T/catalog.txt" && grep -q "Defined-By: dev2prodd" "$T/catalog.txt"'
+# journalctl fills in @FIELD@ only for names of A-Z and _ (systemd's
+# replace_var()): a digit in the field name leaves the placeholder as it is
+check "the catalog's @DEV2PROD_JOB@ is filled in with the job id" grep -qF "Subject: Job $id succeeded" "$T/catalog.txt"
+grep -o '@[A-Z0-9_]*@' "$T/catalog.txt" | sort -u | sed 's/^/# placeholder left as is: /'
+
+# ---- secrets ------------------------------------------------------------------
+echo "# the keys stay secret"
+in_lab journalctl -u dev2prodd.service -o json --no-pager > "$T/journal.json"
+check "the journal of dev2prodd is read ($(wc -l < "$T/journal.json") lines, naming the job)" grep -qF "$id" "$T/journal.json"
+check "no key in journalctl -u dev2prodd -o json" eval '! grep -qF -e "$KEY_DEV" -e "$KEY_PROD" "$T/journal.json"'
+check "the state folder is read ($STATE_REAL holds the job file)" in_lab grep -rqF "$id" "$STATE_REAL"
+in_lab grep -rlF -e "$KEY_DEV" -e "$KEY_PROD" "$STATE_REAL" /run/dev2prodd > "$T/key-files" 2>&1
+rc=$?
+check "no key in $STATE_REAL or /run/dev2prodd" test "$rc" = 1
+[ "$rc" = 1 ] || sed 's/^/# /' "$T/key-files"
+
+# ---- reload, stop -------------------------------------------------------------
+echo "# systemctl reload, stop"
+check "systemctl reload dev2prodd" in_lab systemctl reload dev2prodd.service
+# ExecReload=/bin/kill returns at once: the daemon's RELOADING=1 ... READY=1
+# may come after systemctl has returned
+check "the journal says 'configuration reloaded'" poll 10 journal_has "configuration reloaded"
+check "ActiveState=active after the reload" poll 5 prop_is ActiveState active
+check "the same process after the reload" prop_is MainPID "$new_pid"
+check "systemctl stop dev2prodd" in_lab systemctl stop dev2prodd.service
+check "ActiveState=inactive (Result=success)" eval 'prop_is ActiveState inactive && prop_is Result success'
+check "the journal says 'stopping'" poll 5 journal_has "stopping"
+DONE=1
+echo "# $((SECONDS - t0)) s in the container"
+finish
