@@ -764,8 +764,8 @@ static int ask_daemon(const struct config *c, const char *request, const char *w
                 errorf("cannot reach dev2prodd at %s: %s (run as root, or as a member of the daemon's group)",
                        sock, strerror(-r));
         else if (r == -ECONNRESET)
-                errorf("dev2prodd at %s closed the connection without an answer (it answers root, its own "
-                       "user and its group only)", sock);
+                errorf("dev2prodd at %s closed the connection without an answer (see its log: "
+                       "journalctl -u dev2prodd)", sock);
         else if (r == -ETIMEDOUT)
                 errorf("dev2prodd did not answer on %s within 10 seconds", sock);
         else

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "http.h"
@@ -243,6 +244,30 @@ static int add_header(struct http_req *r, const char *name, const char *v) {
         return 0;
 }
 
+/* With DEV2PRODD_LOG_LEVEL=debug, curl's own account of each request, with
+ * the secrets taken out: the Authorization header is redacted and no body is
+ * shown (a login body carries a password; packages are binary). */
+static int on_debug(CURL *e, curl_infotype type, char *data, size_t size, void *userdata) {
+        static const char *const what[] = { [CURLINFO_TEXT] = "*", [CURLINFO_HEADER_IN] = "<",
+                                            [CURLINFO_HEADER_OUT] = ">" };
+        const char *p = data, *end = data + size;
+
+        if (type != CURLINFO_TEXT && type != CURLINFO_HEADER_IN && type != CURLINFO_HEADER_OUT)
+                return 0;
+        while (p < end) {
+                const char *nl = memchr(p, '\n', (size_t) (end - p));
+                size_t n = (size_t) ((nl ? nl : end) - p);
+                if (n && p[n - 1] == '\r')
+                        n--;
+                if (n && strncasecmp(p, "authorization:", 14) == 0)
+                        log_debug("curl %s Authorization: (redacted)", what[type]);
+                else if (n)
+                        log_debug("curl %s %.*s", what[type], (int) MIN(n, (size_t) 1000), p);
+                p = nl ? nl + 1 : end;
+        }
+        return 0;
+}
+
 static long ms(uint64_t usec) { return (long) MIN(usec / USEC_PER_MSEC, (uint64_t) LONG_MAX); }
 
 int http_start(struct http *h, const struct http_request *rq, http_done_fn done, void *userdata,
@@ -275,6 +300,10 @@ int http_start(struct http *h, const struct http_request *rq, http_done_fn done,
          * wherever the Location points. */
         curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
         curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+        if (log_get_max_level() >= LOG_DEBUG) {
+                curl_easy_setopt(e, CURLOPT_DEBUGFUNCTION, on_debug);
+                curl_easy_setopt(e, CURLOPT_VERBOSE, 1L);
+        }
         curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write);
         curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
         curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);

@@ -37,6 +37,7 @@ void log_open(const char *ident) {
 }
 
 void log_set_max_level(int prio) { log_max = prio; }
+int log_get_max_level(void) { return log_max; }
 
 int log_full(int prio, int err, const struct log_ctx *c, const char *msgid, const char *fmt, ...) {
         char msg[2048];

@@ -3,7 +3,8 @@
  * Under systemd (stderr connected to the journal, see $JOURNAL_STREAM) a
  * line goes to sd_journal_send with structured fields an operator can filter
  * on; in a terminal it goes to stderr as one readable line:
- *   "dev2prodd: [forms-nightly/forms-nightly-20261128T0230Z] export: done (id 6797...)"
+ *   "dev2prodd: [forms-nightly-20261128T023000Z] export: export of package 54321 requested ..."
+ *   "dev2prodd: warning: [forms-nightly-20261128T023000Z] upload: HTTP 503: ...; try 2 of 6 in 1s"
  * Secrets must never reach these functions: callers log ids, never keys.
  */
 #ifndef DEV2PROD_LOG_H
@@ -28,6 +29,7 @@ struct log_ctx {
 
 void log_open(const char *ident);
 void log_set_max_level(int prio);
+int log_get_max_level(void);
 /* Returns -err when err < 0 so callers can `return log_error_errno(r, ...)`. */
 int log_full(int prio, int err, const struct log_ctx *ctx, const char *msgid,
              const char *fmt, ...) _printf_(5, 6);

@@ -18,7 +18,8 @@ static void usage(FILE *f) {
                 "Without --once or --check-config it runs as the service, in the foreground.\n\n"
                 "  -c, --config FILE   configuration (default " DEFAULT_CONFIG ")\n"
                 "      --once NAME     run promotion NAME now in the foreground and exit\n"
-                "                      (0 succeeded, 1 failed, 2 configuration error)\n"
+                "                      (0 succeeded, 1 failed, 2 configuration error,\n"
+                "                      3 another dev2prodd uses the state directory)\n"
                 "  -t, --check-config  validate the configuration and exit (0 ok, 2 errors)\n"
                 "  -h, --help          this text\n"
                 "      --version       version\n");

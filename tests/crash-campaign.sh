@@ -1,0 +1,474 @@
+#!/usr/bin/env bash
+# tests/crash-campaign.sh — a seedable, randomized crash campaign.
+#
+# usage: tests/crash-campaign.sh [-n KILLS] [-s SEED] [-b BUILD] [-r ROUND]
+#   -n KILLS  stop once this many SIGKILLs have landed (default 100)
+#   -s SEED   seed of every random decision (default: a fresh one, printed)
+#   -b BUILD  folder with dev2prodd, dev2prodctl, mock-dev2prod (default build)
+#   -r ROUND  start at round ROUND (replays that round's decisions directly)
+#
+# Each round: a fresh mock (random --polls, --package-size, sometimes
+# --throttle, sometimes one retryable fault, sometimes a dry run with
+# errors), a fresh state folder, one promotion.  `dev2prodd --once` is
+# SIGKILLed 1..4 times, each time by a randomly chosen method, and
+# restarted, until a run exits on its own:
+#   delay   after 0-800 ms
+#   strace  at the Nth rename/fsync/fdatasync/write (strace fault injection)
+#   state   as soon as the job file reaches (or passes) a chosen state
+# After every kill and at the end of the round the invariants below are
+# checked against the mock's record and the job files; the first violation
+# stops the campaign (exit 1) with the seed, the round, the invariant, the
+# replay command, and the round's folder kept for inspection.
+#
+#  1. the job ends in a final state: succeeded; or failed with
+#     dry-run-rejected when the dry run was given errors; or failed with
+#     import-outcome-unknown only after a kill while the saved state was
+#     `import`.  Nothing else.
+#  2. no import sent twice: at most one `import` line in the record.
+#  3. no import after a dry run with errors.
+#  4. every uploaded byte is the exported package: each upload's sha256 is
+#     that of a complete download; the dry runs and the import are of the
+#     last uploaded file id, which is the job's target_file_id.
+#  5. no job file is ever unreadable (after every kill): each *.json has
+#     "format": 1 and ends with }, and `dev2prodctl history` skips none.
+#  6. at most one needless export per kill: exports <= 1 + kills (+1 when a
+#     fault made the mock lose an export's answer).
+#  7. a creating request whose answer was saved (export_id, target_file_id,
+#     dry_run_id, import_id in the job file at a kill) is never sent again.
+#
+# The random decisions of round R depend only on SEED and R, so
+# `-s SEED -r R` replays them; timing-based kills (delay, state) replay the
+# same decisions, not necessarily the same instant.
+set -u
+
+usage() { sed -n '3,8s/^# \{0,1\}//p' "$0"; exit 2; }
+KILLS_WANTED=100 SEED= BUILD=build FIRST_ROUND=1
+while getopts 'n:s:b:r:h' opt; do
+        case $opt in
+        n) KILLS_WANTED=$OPTARG ;;
+        s) SEED=$OPTARG ;;
+        b) BUILD=$OPTARG ;;
+        r) FIRST_ROUND=$OPTARG ;;
+        *) usage ;;
+        esac
+done
+shift $((OPTIND - 1))
+[ $# -eq 0 ] || usage
+[ -z "$SEED" ] && SEED=$(( ${SRANDOM:-$$$RANDOM} % 1000000000 ))
+for v in "$KILLS_WANTED" "$SEED" "$FIRST_ROUND"; do
+        [[ $v =~ ^[0-9]{1,12}$ ]] || { echo "crash-campaign: -n, -s and -r want a number, got '$v'" >&2; exit 2; }
+done
+SEED=$((10#$SEED)) KILLS_WANTED=$((10#$KILLS_WANTED)) FIRST_ROUND=$((10#$FIRST_ROUND))
+[ "$FIRST_ROUND" -ge 1 ] || FIRST_ROUND=1
+
+BUILD_ARG=$BUILD
+BUILD=$(cd "$BUILD" 2>/dev/null && pwd) || { echo "crash-campaign: no folder $BUILD_ARG" >&2; exit 2; }
+D2P=$BUILD/dev2prodd CTL=$BUILD/dev2prodctl MOCK=$BUILD/mock-dev2prod
+for b in "$D2P" "$CTL" "$MOCK"; do
+        [ -x "$b" ] || { echo "crash-campaign: no $b: run make all $BUILD_ARG/mock-dev2prod" >&2; exit 2; }
+done
+command -v strace > /dev/null || { echo "SKIP: strace not installed"; exit 77; }
+command -v timeout > /dev/null || { echo "SKIP: timeout (coreutils) not installed"; exit 77; }
+strace -f -qq -o /dev/null -e trace=rename -e inject=rename:signal=KILL:when=99 true 2> /dev/null ||
+        { echo "SKIP: strace fault injection not available here"; exit 77; }
+
+RUN_TIMEOUT=60          # seconds any one daemon run may take
+KEY_DEV=campaign-dev-key KEY_PROD=campaign-prod-key
+STATES=(export export-poll download upload dry-run dry-run-poll import import-poll)
+# retryable faults: each ends in success after a retry or a harmless resend
+FAULTS=(export_status:503:1 download:truncate:1 upload:500:1 dryrun:429:1 export:drop-after:1
+        upload:garbage:1 import_status:502:1 export:429:1 export_status:drop:1 download:504:1
+        dryrun:drop-after:1 dryrun_status:503:1 import:503:1 upload:drop-after:1 export:noid:1
+        dryrun:id-not-string:1 export_status:garbage:1 dryrun_status:warnings:1)
+
+W=$(mktemp -d /tmp/d2p-campaign.XXXXXX)
+MOCK_PID= D_PID= KEEP=
+cleanup() {
+        [ -n "$D_PID" ] && kill -KILL "$D_PID" 2> /dev/null && wait "$D_PID" 2> /dev/null
+        [ -n "$MOCK_PID" ] && kill "$MOCK_PID" 2> /dev/null && wait "$MOCK_PID" 2> /dev/null
+        if [ -n "$KEEP" ]; then
+                find "$W" -mindepth 1 -maxdepth 1 ! -path "$KEEP" -exec rm -rf {} +
+        else
+                rm -rf "$W"
+        fi
+}
+trap cleanup EXIT
+trap 'echo "crash-campaign: interrupted (seed $SEED)"; exit 130' INT TERM
+
+# ---- helpers ---------------------------------------------------------------
+
+# rnd N: R = a random number in [0, N) (30 bits; never in a subshell, so the
+# sequence stays the one the seed gives)
+rnd() { R=$(( ((RANDOM << 15) | RANDOM) % $1 )); }
+
+state_index() {         # state_index NAME: its place in STATES, 8 when final, -1 none
+        local i
+        for i in "${!STATES[@]}"; do [ "${STATES[$i]}" = "$1" ] && { echo "$i"; return; }; done
+        case $1 in succeeded|failed|cancelled) echo 8 ;; *) echo -1 ;; esac
+}
+is_final() { case $1 in succeeded|failed|cancelled) return 0 ;; *) return 1 ;; esac; }
+
+job_files() { compgen -G "$STATE/jobs/*.json"; }
+job_file() { job_files | tail -1; }
+# jget KEY: a top-level string of the round's job file ("" when absent or null)
+jget() {
+        local f; f=$(job_file) || return 0
+        sed -n "s/^    \"$1\": \"\([^\"]*\)\",\{0,1\}$/\1/p" "$f" | head -1
+}
+# saved_state: S = the state in the job file, without a fork (polled every 10 ms)
+saved_state() {
+        local f line
+        S=
+        for f in "$STATE"/jobs/*.json; do
+                [ -e "$f" ] || continue
+                while IFS= read -r line; do
+                        case $line in '    "state": "'*) S=${line#*: \"}; S=${S%%\"*}; break ;; esac
+                done < "$f" 2> /dev/null
+        done
+}
+count() { grep -c "^$1 " "$RECORD" 2> /dev/null || true; }
+
+mock_start() {
+        "$MOCK" --record "$RECORD" --port 0 --port-file "$RD/port" \
+                --tenant "111:key=$KEY_DEV" --tenant "222:key=$KEY_PROD" "$@" > "$RD/mock.out" 2>&1 &
+        MOCK_PID=$!
+        local _
+        for _ in $(seq 200); do [ -s "$RD/port" ] && break; sleep 0.025; done
+        [ -s "$RD/port" ] || { cat "$RD/mock.out"; echo "crash-campaign: the mock did not start"; KEEP=$RD; exit 1; }
+        MOCK_URL="http://127.0.0.1:$(cat "$RD/port")"
+}
+mock_stop() { [ -n "$MOCK_PID" ] && kill "$MOCK_PID" 2> /dev/null; wait "$MOCK_PID" 2> /dev/null; MOCK_PID=; }
+
+write_config() {
+        printf '%s' "$KEY_DEV" > "$RD/dev.key"
+        printf '%s\n' "$KEY_PROD" > "$RD/prod.key"
+        chmod 600 "$RD/dev.key" "$RD/prod.key"
+        cat > "$CONFIG" <<YAML
+state_directory: $STATE
+defaults:
+  poll_interval: 100ms
+  retry_delay: 100ms
+  retries: 4
+  step_timeout: 30s
+  stall_timeout: 10s
+  request_timeout: 20s
+tenants:
+  dev:
+    url: $MOCK_URL
+    tenant_id: "111"
+    auth: { type: api_key, key_file: $RD/dev.key }
+  prod:
+    url: $MOCK_URL
+    tenant_id: "222"
+    auth: { type: api_key, key_file: $RD/prod.key }
+promotions:
+  - name: nightly
+    package: "54321"
+    from: dev
+    to: prod
+    schedule: "30 2 * * *"
+    mode: import
+YAML
+}
+
+# ---- one run of the daemon, killed or not -------------------------------------
+# Each sets RC (exit status), KILLED (1 when our SIGKILL landed), HUNG (1
+# when the run outlived RUN_TIMEOUT) and HOW (what was tried).  Called with
+# 2>/dev/null: bash reports "Killed" jobs on its own stderr.
+
+run_plain() {
+        HOW=final KILLED=0 HUNG=0
+        timeout -s KILL "$RUN_TIMEOUT" "$D2P" --config "$CONFIG" --once nightly 2>> "$LOG"
+        RC=$?
+        [ "$RC" = 137 ] && HUNG=1
+}
+
+run_delay() {           # run_delay MS
+        HOW="delay:${1}ms" KILLED=0 HUNG=0
+        "$D2P" --config "$CONFIG" --once nightly 2>> "$LOG" &
+        D_PID=$!
+        sleep "$(printf '%d.%03d' $(($1 / 1000)) $(($1 % 1000)))"
+        kill -KILL "$D_PID" 2> /dev/null
+        wait "$D_PID"; RC=$?
+        D_PID=
+        [ "$RC" = 137 ] && KILLED=1
+}
+
+run_strace() {          # run_strace SYSCALL N
+        HOW="strace:$1#$2" KILLED=0 HUNG=0
+        : > "$RD/strace.out"
+        timeout -s KILL "$RUN_TIMEOUT" strace -f -qq -o "$RD/strace.out" -e trace="$1" \
+                -e inject="$1":signal=KILL:when="$2" "$D2P" --config "$CONFIG" --once nightly 2>> "$LOG"
+        RC=$?
+        if grep -q 'killed by SIGKILL' "$RD/strace.out"; then
+                KILLED=1
+        elif [ "$RC" = 137 ]; then
+                HUNG=1          # timeout killed strace (and with it the daemon)
+        fi
+}
+
+run_state() {           # run_state INDEX: kill once the saved state is STATES[INDEX] or later
+        HOW="state:${STATES[$1]}" KILLED=0 HUNG=0
+        local deadline=$((SECONDS + RUN_TIMEOUT)) i
+        "$D2P" --config "$CONFIG" --once nightly 2>> "$LOG" &
+        D_PID=$!
+        while kill -0 "$D_PID" 2> /dev/null; do
+                saved_state
+                if [ -n "$S" ]; then
+                        i=$(state_index "$S")
+                        [ "$i" -ge "$1" ] && break
+                fi
+                [ "$SECONDS" -ge "$deadline" ] && { HUNG=1; break; }
+                sleep 0.01
+        done
+        kill -KILL "$D_PID" 2> /dev/null
+        wait "$D_PID"; RC=$?
+        D_PID=
+        [ "$RC" = 137 ] && [ "$HUNG" = 0 ] && KILLED=1
+}
+
+# ---- invariants ---------------------------------------------------------------
+
+HELD=0
+fail_round() {          # fail_round INVARIANT WHAT
+        local inv=$1; shift
+        echo
+        echo "VIOLATION of invariant $inv: $*"
+        echo "  seed $SEED, round $ROUND, kill $KILLS of the campaign ($KR in this round)"
+        echo "  round: $PARAMS"
+        echo "  kills: ${HOWS:-none}"
+        echo "  replay the campaign:  tests/crash-campaign.sh -s $SEED -n $KILLS_WANTED -b $BUILD_ARG"
+        echo "  replay this round:    tests/crash-campaign.sh -s $SEED -r $ROUND -n $(( KR > 0 ? KR : 1 )) -b $BUILD_ARG"
+        echo "  kept for inspection:  $RD (record, daemon.log, events, state/jobs)"
+        echo "--- events"; cat "$RD/events" 2> /dev/null
+        echo "--- daemon.log (last 25 lines)"; tail -n 25 "$LOG" 2> /dev/null
+        echo "--- record (creating requests)"; grep -E '^(export|download|upload|dryrun|import) ' "$RECORD" 2> /dev/null
+        KEEP=$RD
+        mock_stop
+        echo "kills: $KILLS, rounds: $((ROUND - FIRST_ROUND + 1)), invariant checks held: $HELD"
+        echo "seed: $SEED — FAILED"
+        exit 1
+}
+held() { HELD=$((HELD + 1)); }
+ev() { echo "$*" >> "$RD/events"; }
+
+check_files_readable() {        # invariant 5
+        local f last
+        for f in $(job_files); do
+                grep -q '"format": 1' "$f" || fail_round 5 "job file $f has no \"format\": 1 (after $1)"
+                last=$(tr -d ' \n\t' < "$f" | tail -c 1)
+                [ "$last" = "}" ] || fail_round 5 "job file $f does not end with } (after $1)"
+        done
+        "$CTL" --config "$CONFIG" history > "$RD/ctl.out" 2> "$RD/ctl.err" ||
+                fail_round 5 "dev2prodctl history failed (after $1): $(cat "$RD/ctl.err")"
+        grep -q 'skipped' "$RD/ctl.err" && fail_round 5 "dev2prodctl history skipped a job file (after $1): $(cat "$RD/ctl.err")"
+        held
+}
+
+check_counts() {                # invariants 2, 3, 6 (record so far)
+        local imports exports
+        imports=$(count import) exports=$(count export)
+        [ "$imports" -le 1 ] || fail_round 2 "$imports imports in the record (after $1)"
+        held
+        if [ "$ERRORS" = 1 ]; then
+                [ "$imports" = 0 ] || fail_round 3 "an import after a dry run with errors (after $1)"
+                held
+        fi
+        [ "$exports" -le $((1 + KR + EXTRA_EXPORT)) ] ||
+                fail_round 6 "$exports exports after $KR kill(s) (allowed $((1 + KR + EXTRA_EXPORT))) (after $1)"
+        held
+}
+
+# At a kill: remember how many creating requests were on record for every
+# answer the job file holds; none of them may be sent again.
+declare -A FROZEN=()
+freeze() {
+        local key ev_ name
+        for key in export_id:export target_file_id:upload dry_run_id:dryrun import_id:import; do
+                name=${key%%:*} ev_=${key#*:}
+                [ -n "${FROZEN[$ev_]:-}" ] && continue
+                [ -n "$(jget "$name")" ] && FROZEN[$ev_]=$(count "$ev_")
+        done
+}
+check_frozen() {                # invariant 7
+        local n ev_
+        for ev_ in export upload dryrun import; do
+                [ -n "${FROZEN[$ev_]:-}" ] || continue
+                n=$(count "$ev_")
+                [ "$n" = "${FROZEN[$ev_]}" ] ||
+                        fail_round 7 "$ev_ sent again after its answer was saved (${FROZEN[$ev_]} on record at the kill, $n now)"
+                held
+        done
+}
+
+check_end() {                   # every invariant, the mock stopped (its record complete)
+        local n state failure
+        check_files_readable "the round"
+        check_counts "the round"
+        check_frozen
+
+        # 1: one job, in an acceptable final state
+        n=$(job_files | wc -l)
+        [ "$n" = 1 ] || fail_round 1 "$n job files at the end of the round (one promotion was run)"
+        state=$(jget state) failure=$(jget failure)
+        case $state/$failure in
+        succeeded/*)
+                [ "$ERRORS" = 0 ] || fail_round 1 "the job succeeded although its dry run had errors" ;;
+        failed/dry-run-rejected)
+                [ "$ERRORS" = 1 ] || fail_round 1 "failed with dry-run-rejected without a dry run with errors" ;;
+        failed/import-outcome-unknown)
+                [ "$IMPORT_KILL" = 1 ] || fail_round 1 "failed with import-outcome-unknown, but no kill happened in state import" ;;
+        *)
+                fail_round 1 "the job ended '$state' (failure '$failure'): $(jget message)" ;;
+        esac
+        if [ -n "$FINAL_RC" ]; then
+                [ "$FINAL_RC" = "$([ "$state" = succeeded ] && echo 0 || echo 1)" ] ||
+                        fail_round 1 "the last run exited $FINAL_RC with the job $state"
+        fi
+        held
+
+        # 4: the uploaded bytes are the package; dry run and import on the last upload
+        local up_bad last_up dry_bad imp_bad target
+        read -r up_bad last_up dry_bad imp_bad < <(awk '
+                { delete f; for (i = 2; i <= NF; i++) { k = $i; sub(/=.*/, "", k); v = $i; sub(/^[^=]*=/, "", v); f[k] = v } }
+                $1 == "download" && f["complete"] == "1" { dl[f["sha256"]] = 1 }
+                $1 == "upload" { up[++nu] = f["sha256"]; last = f["file_id"] }
+                $1 == "dryrun" { dry[++nd] = f["file_id"] }
+                $1 == "import" { imp[++ni] = f["file_id"] }
+                END {
+                        ub = 0; for (i = 1; i <= nu; i++) if (!(up[i] in dl)) ub++
+                        db = 0; for (i = 1; i <= nd; i++) if (dry[i] != last) db++
+                        ib = 0; for (i = 1; i <= ni; i++) if (imp[i] != last) ib++
+                        print ub, (last == "" ? "-" : last), db, ib
+                }' "$RECORD")
+        [ "$up_bad" = 0 ] || fail_round 4 "$up_bad upload(s) whose sha256 is that of no complete download"
+        [ "$dry_bad" = 0 ] || fail_round 4 "$dry_bad dry run(s) not of the last uploaded file $last_up"
+        [ "$imp_bad" = 0 ] || fail_round 4 "an import not of the last uploaded file $last_up"
+        target=$(jget target_file_id)
+        [ -z "$target" ] || [ "$target" = "$last_up" ] ||
+                fail_round 4 "the job's target_file_id $target is not the last uploaded file $last_up"
+        held
+}
+
+# ---- the campaign --------------------------------------------------------------
+
+echo "crash campaign: seed $SEED, $KILLS_WANTED kills, build $BUILD_ARG, from round $FIRST_ROUND"
+KILLS=0 ROUND=$((FIRST_ROUND - 1)) START=$SECONDS
+PKG_LEFT=0 TEMP_LEFT=0 NOKILL=0
+declare -A METHOD_KILLS=()
+while [ "$KILLS" -lt "$KILLS_WANTED" ]; do
+        ROUND=$((ROUND + 1))
+        [ $((ROUND - FIRST_ROUND)) -lt $((KILLS_WANTED * 20 + 20)) ] ||
+                { echo "crash-campaign: too many rounds without kills; giving up"; exit 1; }
+        RANDOM=$(( (SEED * 1000003 + ROUND * 7919) % 2147483647 ))
+        RD=$W/round-$ROUND RECORD=$W/round-$ROUND/record STATE=$W/round-$ROUND/state
+        CONFIG=$W/round-$ROUND/dev2prodd.yaml LOG=$W/round-$ROUND/daemon.log
+        mkdir -p "$RD"
+
+        # the round's server
+        rnd 4; polls=$R
+        rnd 3
+        if [ "$R" = 0 ]; then rnd $((64 * 1024)); else rnd $((3 * 1024 * 1024 - 1024 + 1)); fi
+        size=$((1024 + R))
+        args=(--polls "$polls" --package-size "$size")
+        throttle=-
+        rnd 4
+        if [ "$R" = 0 ]; then
+                rnd $((4 * 1024 * 1024)); throttle=$((256 * 1024 + R))
+                [ "$throttle" -lt $((size / 2)) ] && throttle=$((size / 2))  # a download of 2 s at most
+                args+=(--throttle "$throttle")
+        fi
+        fault=- EXTRA_EXPORT=0 ERRORS=0
+        rnd 5
+        if [ "$R" -lt 2 ]; then
+                rnd ${#FAULTS[@]}; fault=${FAULTS[$R]}
+                args+=(--fault "$fault")
+                case $fault in export:drop-after*|export:noid*|export:garbage*|export:id-not-string*) EXTRA_EXPORT=1 ;; esac
+        fi
+        rnd 6
+        [ "$R" = 0 ] && { ERRORS=1; args+=(--fault dryrun_status:errors:1); }
+        rnd 4; planned=$((1 + R))
+        left=$((KILLS_WANTED - KILLS))
+        [ "$planned" -gt "$left" ] && planned=$left
+        PARAMS="polls=$polls size=$size throttle=$throttle fault=$fault errors=$ERRORS planned-kills=$planned"
+
+        mock_start "${args[@]}"
+        write_config
+        KR=0 IMPORT_KILL=0 FINAL_RC= HOWS=
+        FROZEN=()
+        ended=0
+        for ((a = 1; a <= planned; a++)); do
+                saved_state; at=$S
+                i=$(state_index "${at:-export}"); [ "$i" -lt 0 ] && i=0
+                rem=$((9 - i))
+                rnd 3
+                case $R in
+                0)      rnd 801; run_delay "$R" 2> /dev/null ;;
+                1)      rnd 4
+                        sc=(rename fsync write fdatasync); sc=${sc[$R]}
+                        [ "$sc" = fdatasync ] && [ "$i" -gt 2 ] && sc=fsync  # no download left
+                        case $sc in
+                        rename)    rnd $((rem + 1)); n=$((R + 1)) ;;
+                        fsync)     rnd $((2 * rem + 1)); n=$((R + 1)) ;;
+                        fdatasync) n=1 ;;
+                        write)     chunks=0; [ "$i" -le 2 ] && chunks=$((size / 16384 + 2))
+                                   rnd $((2 * rem + 2 + chunks)); n=$((R + 1)) ;;
+                        esac
+                        run_strace "$sc" "$n" 2> /dev/null ;;
+                2)      rnd 8; run_state "$R" 2> /dev/null ;;
+                esac
+                if [ "$HUNG" = 1 ]; then
+                        ev "run $a: $HOW: still running after ${RUN_TIMEOUT}s, killed"
+                        fail_round 1 "a daemon run ($HOW) did not end within ${RUN_TIMEOUT}s"
+                fi
+                [ "$RC" = 2 ] || [ "$RC" = 3 ] && fail_round 1 "dev2prodd exited $RC (configuration or lock): $(tail -n 2 "$LOG")"
+                if [ "$KILLED" = 0 ]; then
+                        ev "run $a: $HOW: not killed, exited $RC on its own (state $(jget state))"
+                        HOWS+="${HOWS:+ }$HOW(ran-through)"
+                        NOKILL=$((NOKILL + 1))
+                        FINAL_RC=$RC ended=1
+                        break
+                fi
+                KILLS=$((KILLS + 1)) KR=$((KR + 1))
+                METHOD_KILLS[${HOW%%:*}]=$(( ${METHOD_KILLS[${HOW%%:*}]:-0} + 1 ))
+                saved_state; at=${S:-none}
+                [ "$at" = import ] && IMPORT_KILL=1
+                HOWS+="${HOWS:+ }$HOW@$at"
+                ev "kill $KR: $HOW (resumed from ${at:-none}); saved state $at;" \
+                   "record: export=$(count export) download=$(count download) upload=$(count upload)" \
+                   "dryrun=$(count dryrun) import=$(count import)"
+                check_files_readable "kill $KR ($HOW)"
+                check_counts "kill $KR ($HOW)"
+                freeze
+                # A job killed after its final state landed is over: running
+                # --once again would start a new promotion.
+                is_final "$at" && { ended=1; break; }
+        done
+        if [ "$ended" = 0 ]; then
+                run_plain 2> /dev/null
+                ev "final run: exited $RC (state $(jget state))"
+                [ "$HUNG" = 1 ] && fail_round 1 "the final run did not end within ${RUN_TIMEOUT}s"
+                [ "$RC" = 2 ] || [ "$RC" = 3 ] && fail_round 1 "dev2prodd exited $RC (configuration or lock): $(tail -n 2 "$LOG")"
+                FINAL_RC=$RC
+        fi
+        mock_stop
+        check_end
+        # oddities, not violations: leftovers of a kill after the job ended
+        compgen -G "$STATE/jobs/*.pkg" > /dev/null && { PKG_LEFT=$((PKG_LEFT + 1)); ev "leftover package file"; }
+        compgen -G "$STATE/jobs/.#*" > /dev/null && { TEMP_LEFT=$((TEMP_LEFT + 1)); ev "leftover temp file"; }
+
+        printf 'round %d: %s | %s | %s%s | export=%s upload=%s dryrun=%s import=%s | checks %d\n' \
+                "$ROUND" "${PARAMS% planned-kills=*}" "${HOWS:-no kill}" "$(jget state)" \
+                "$(f=$(jget failure); [ -n "$f" ] && echo " ($f)")" \
+                "$(count export)" "$(count upload)" "$(count dryrun)" "$(count import)" "$HELD"
+        rm -rf "$RD"
+done
+
+elapsed=$((SECONDS - START))
+echo
+echo "kills by method: delay=${METHOD_KILLS[delay]:-0} strace=${METHOD_KILLS[strace]:-0} state=${METHOD_KILLS[state]:-0};" \
+     "runs that ran through their kill point: $NOKILL"
+echo "rounds ending with a leftover .pkg: $PKG_LEFT, with a leftover temp job file: $TEMP_LEFT"
+echo "time: ${elapsed}s ($(( elapsed > 0 ? KILLS * 60 / elapsed : KILLS )) kills per minute)"
+echo "kills: $KILLS, rounds: $((ROUND - FIRST_ROUND + 1)), invariant checks held: $HELD"
+echo "seed: $SEED"
