@@ -378,7 +378,12 @@ int store_job_from_json(const char *text, size_t len, struct job **ret, char **r
         load_export_status(json_get(o, "export"), &j->export);
         j->package_path = get_str(o, "package_path");
         j->download_bytes = get_u64(o, "download_bytes");
-        snprintf(j->download_sha256, sizeof j->download_sha256, "%s", strempty(json_get_string(o, "download_sha256")));
+        /* A value too long for the field is ignored, not cut to fit: the cut
+         * could split a UTF-8 sequence and leave a job that loads but can no
+         * longer be saved (store_job_to_json refuses invalid UTF-8). */
+        v = json_get_string(o, "download_sha256");
+        if (v && strlen(v) < sizeof j->download_sha256)
+                strcpy(j->download_sha256, v);
         j->target_file_id = get_str(o, "target_file_id");
         j->dry_run_id = get_str(o, "dry_run_id");
         load_import_status(json_get(o, "dry_run"), &j->dry_run);

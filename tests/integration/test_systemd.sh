@@ -15,14 +15,14 @@
 # Needs root. Skips (77) when not root, when the lab script is missing, or
 # when the container cannot be booted (systemd-nspawn missing and not
 # installable, ...); any failure after the boot is a failure.
-# Takes ~25 s. KEEP_TMP=1 keeps the temp folder (journal, record, job files).
+# Takes 20-30 s. KEEP_TMP=1 keeps the temp folder (journal, record, job files).
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/test_hardening.sh"   # unit_verify, unit_exposure, exposure_ok
 
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 UNIT="$REPO/systemd/dev2prodd.service"
 CATALOG="$REPO/systemd/dev2prodd.catalog"
-LAB_SCRIPT="$REPO/../shared/systemd-lab/systemd-lab"
+LAB_SCRIPT=${SYSTEMD_LAB:-$REPO/../shared/systemd-lab/systemd-lab}   # (SYSTEMD_LAB=: another copy)
 PORT=18099                          # the container has its own network namespace
 JOBS=/var/lib/dev2prodd/jobs        # DynamicUser=yes: a symlink to /var/lib/private/dev2prodd
 STATE_REAL=/var/lib/private/dev2prodd
@@ -203,10 +203,10 @@ check "job succeeded (MESSAGE_ID=$MSGID_SUCCEEDED): DEV2PROD_JOB, _PROMOTION, _S
         has_fields "$MSGID_SUCCEEDED" prod
 in_lab journalctl -x -u dev2prodd.service --no-pager "MESSAGE_ID=$MSGID_SUCCEEDED" "DEV2PROD_JOB=$id" > "$T/catalog.txt"
 check "journalctl -x shows the catalog text of 'job succeeded'" \
-        eval 'grep -q "Subject: Job .* succeeded" "$T/catalog.txt" && grep -q "Defined-By: dev2prodd" "$T/catalog.txt"'
+        eval 'grep -q "Subject: A promotion job succeeded" "$T/catalog.txt" && grep -q "Defined-By: dev2prodd" "$T/catalog.txt"'
 # journalctl fills in @FIELD@ only for names of A-Z and _ (systemd's
 # replace_var()): a digit in the field name leaves the placeholder as it is
-check "the catalog's @DEV2PROD_JOB@ is filled in with the job id" grep -qF "Subject: Job $id succeeded" "$T/catalog.txt"
+check "no catalog placeholder is left unfilled" eval '! grep -q "@[A-Z0-9_]*@" "$T/catalog.txt"'
 grep -o '@[A-Z0-9_]*@' "$T/catalog.txt" | sort -u | sed 's/^/# placeholder left as is: /'
 
 # ---- secrets ------------------------------------------------------------------
