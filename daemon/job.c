@@ -488,6 +488,11 @@ static void on_done(struct http_req *req, const struct http_result *res, void *u
                 on_login_done(j, res);
                 return;
         }
+        if (oc != OUTCOME_OK && j->download_fd >= 0) {
+                /* a failed try: the next one opens (and truncates) it again */
+                close(j->download_fd);
+                j->download_fd = -1;
+        }
         if (oc == OUTCOME_OK) {
                 j->session_renewed = false;
                 switch (s->answer(j, res, &next)) {
