@@ -1175,19 +1175,33 @@ struct frame {
 };
 
 /* The key path of the node the parser is at. */
+/* At most this many bytes of a path are shown, then "...": a message per
+ * anchor, each with the whole path of a node nested 20000 levels deep (or
+ * under a 500 KB key), made a 160 KB file take 1.3 GB and 35 s to refuse. */
+#define FRAMES_PATH_MAX 200
+
 static char *frames_path(const struct frame *f, size_t depth) {
         struct buf b = {};
         buf_append(&b, "", 0);
         for (size_t i = 0; i < depth; i++) {
+                if (b.len >= FRAMES_PATH_MAX) {
+                        buf_append(&b, "...", 3);
+                        break;
+                }
                 if (!f[i].is_map) {
                         char s[32];
                         snprintf(s, sizeof s, "[%zu]", f[i].idx);
                         buf_append(&b, s, strlen(s));
                 } else if (i + 1 < depth || !f[i].want_key) {
                         const char *k = f[i].want_key || !f[i].key ? "?" : f[i].key;
+                        size_t room = FRAMES_PATH_MAX - b.len, l = strnlen(k, room + 1);
                         if (b.len > 0)
                                 buf_append(&b, ".", 1);
-                        buf_append(&b, k, strlen(k));
+                        buf_append(&b, k, MIN(l, room));
+                        if (l > room) {
+                                buf_append(&b, "...", 3);
+                                break;
+                        }
                 }
         }
         return b.data;

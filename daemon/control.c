@@ -51,6 +51,8 @@ static void handle(struct conn *c, char *req) {
                 line = xasprintf("ok %d", (int) getpid());
         else if (streq(req, "run") && arg)
                 line = daemon_start_manual(d, arg, &id, &err) < 0 ? xasprintf("error %s", err) : xasprintf("ok %s", id);
+        else if (streq(req, "job") && arg)
+                line = xstrdup(daemon_has_job(d, arg) ? "ok active" : "ok inactive");
         else if (streq(req, "cancel") && arg)
                 line = daemon_cancel(d, arg, &err) < 0 ? xasprintf("error %s", err) : xasprintf("ok %s", arg);
         else

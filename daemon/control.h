@@ -4,6 +4,7 @@
  * line back:
  *     run NAME        ->  ok JOB-ID           | error MESSAGE
  *     cancel JOB-ID   ->  ok JOB-ID           | error MESSAGE
+ *     job JOB-ID      ->  ok active | ok inactive   (is it running or queued?)
  *     ping            ->  ok PID
  * Read-only questions need no daemon: dev2prodctl reads the job files. */
 #ifndef DEV2PROD_CONTROL_H

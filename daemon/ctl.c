@@ -898,6 +898,11 @@ static int wait_job(const struct config *c, const char *id) {
                                 daemon_gone = true;
                                 continue;
                         }
+                        free(answer);
+                        answer = NULL;
+                        _cleanup_free_ char *q = xasprintf("job %s", id);
+                        if (control_request(control_socket_of(c), q, &answer) >= 0 && answer && streq(answer, "ok inactive"))
+                                daemon_gone = true;     /* the daemon dropped it: say so after one more read */
                 }
                 usleep(WAIT_TICK_USEC);
         }

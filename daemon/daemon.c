@@ -152,6 +152,8 @@ int daemon_start_manual(struct daemon *d, const char *name, char **ret_id, char 
         return 0;
 }
 
+bool daemon_has_job(struct daemon *d, const char *id) { return slot_of_id(d, id) != NULL; }
+
 int daemon_cancel(struct daemon *d, const char *id, char **ret_err) {
         struct slot *s = slot_of_id(d, id);
         if (!s) {

@@ -32,6 +32,7 @@ struct http_req {
         curl_mime *mime;
         char *url, *body, *upload_path, *upload_field, *user_agent, *ca_file;
         int download_fd;
+        int to_file;                    /* -1 not yet known; 0 error answer: collect it; 1 package */
         struct sha256 sha;
         uint64_t synced;                /* bytes handed to sync_file_range */
         struct http_result res;
@@ -191,7 +192,14 @@ static size_t on_write(char *p, size_t size, size_t n, void *userdata) {
         struct http_req *r = userdata;
         size_t len = size * n;
 
-        if (r->download_fd < 0) {
+        if (r->download_fd >= 0 && r->to_file < 0) {
+                /* an error answer to a download is words for the log, not
+                 * package bytes: keep it out of the file */
+                long st = 0;
+                curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &st);
+                r->to_file = st / 100 == 2;
+        }
+        if (r->download_fd < 0 || !r->to_file) {
                 if (r->res.body.len + len > JSON_MAX_ANSWER) {
                         r->res.body_too_large = true;
                         return 0;       /* abort: nothing that large is an answer of ours */
@@ -281,6 +289,7 @@ int http_start(struct http *h, const struct http_request *rq, http_done_fn done,
         r->done = done;
         r->userdata = userdata;
         r->download_fd = rq->download_fd;
+        r->to_file = -1;
         r->url = xstrdup(rq->url);
         r->res.content_length = -1;
         sha256_init(&r->sha);

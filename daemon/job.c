@@ -206,9 +206,6 @@ static void notify_changed(struct job *j) {
 
 static void finish(struct job *j) {
         job_suspend(j);         /* also gives up the target tenant */
-        /* The package is not history: drop it once the job is over. */
-        if (j->package_path && job_state_is_final(j->state))
-                (void) unlink(j->package_path);
         if (eng(j)->job_finished)
                 eng(j)->job_finished(eng(j), j);
 }
@@ -237,6 +234,7 @@ static void arm_timer(struct job *j, uint64_t delay_usec) {
 static bool save(struct job *j) {
         int r = store_save(eng(j)->jobs_dir, j);
         if (r >= 0) {
+                j->saved_state = j->state;
                 j->save_failures = 0;
                 return true;
         }
@@ -248,6 +246,7 @@ static bool save(struct job *j) {
                          eng(j)->jobs_dir, j->save_failures, j->settings.retries);
         }
         if (j->save_failures >= j->settings.retries) {
+                j->state = j->saved_state;
                 jlog(j, LOG_ERR, MSGID_JOB_FAILED, "giving up on saving; the job stops here and its last "
                      "saved state is kept, so it resumes from there at the next start");
                 finish(j);
@@ -269,8 +268,14 @@ static void transition(struct job *j, enum job_state next) {
                 j->steps[next].started_usec = now;
                 j->steps[next].finished_usec = 0;
                 j->steps[next].attempts = 0;
-        } else
+        } else {
                 j->finished_usec = now;
+                /* The package is not history.  Removed before the final state
+                 * is saved: after, a crash would leave it behind for good;
+                 * before, a resumed job that still needs it downloads it again. */
+                if (j->package_path)
+                        (void) unlink(j->package_path);
+        }
         if (!save(j))
                 return;
         notify_changed(j);
@@ -492,6 +497,10 @@ static void on_done(struct http_req *req, const struct http_result *res, void *u
                 /* a failed try: the next one opens (and truncates) it again */
                 close(j->download_fd);
                 j->download_fd = -1;
+                /* give its space back now (a full disk must not keep the
+                 * job's failed state from being saved) */
+                if (j->package_path)
+                        (void) unlink(j->package_path);
         }
         if (oc == OUTCOME_OK) {
                 j->session_renewed = false;
@@ -837,6 +846,7 @@ static enum verdict ans_import_poll(struct job *j, const struct http_result *res
 
 void job_run(struct job *j, struct engine *e) {
         j->engine = e;
+        j->saved_state = j->state;
         j->download_fd = -1;
         if (job_state_is_final(j->state)) {
                 finish(j);

@@ -49,6 +49,7 @@ struct job {
         enum promo_mode mode;
         struct settings settings;
         enum job_state state;
+        enum job_state saved_state;     /* as on disk */
         char *failure;                  /* short code when failed: see job.c */
         char *message;                  /* last outcome, for operators */
         uint64_t created_usec, updated_usec, finished_usec, due_usec;

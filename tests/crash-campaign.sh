@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # tests/crash-campaign.sh — a seedable, randomized crash campaign.
 #
-# usage: tests/crash-campaign.sh [-n KILLS] [-s SEED] [-b BUILD] [-r ROUND]
+# usage: tests/crash-campaign.sh [-n KILLS] [-s SEED] [-b BUILD] [-r ROUND] [-t SECONDS]
 #   -n KILLS  stop once this many SIGKILLs have landed (default 100)
 #   -s SEED   seed of every random decision (default: a fresh one, printed)
 #   -b BUILD  folder with dev2prodd, dev2prodctl, mock-dev2prod (default build)
 #   -r ROUND  start at round ROUND (replays that round's decisions directly)
+#   -t SECS   start no new round after SECS seconds (a bound for make check)
 #
 # Each round: a fresh mock (random --polls, --package-size, sometimes
 # --throttle, sometimes one retryable fault, sometimes a dry run with
@@ -41,24 +42,26 @@
 # same decisions, not necessarily the same instant.
 set -u
 
-usage() { sed -n '3,8s/^# \{0,1\}//p' "$0"; exit 2; }
-KILLS_WANTED=100 SEED= BUILD=build FIRST_ROUND=1
-while getopts 'n:s:b:r:h' opt; do
+usage() { sed -n '4,9s/^# \{0,1\}//p' "$0"; exit "${1:-2}"; }
+KILLS_WANTED=100 SEED='' BUILD=build FIRST_ROUND=1 BUDGET=0
+while getopts 'n:s:b:r:t:h' opt; do
         case $opt in
         n) KILLS_WANTED=$OPTARG ;;
         s) SEED=$OPTARG ;;
         b) BUILD=$OPTARG ;;
         r) FIRST_ROUND=$OPTARG ;;
-        *) usage ;;
+        t) BUDGET=$OPTARG ;;
+        h) usage 0 ;;
+        *) usage >&2 ;;
         esac
 done
 shift $((OPTIND - 1))
 [ $# -eq 0 ] || usage
 [ -z "$SEED" ] && SEED=$(( ${SRANDOM:-$$$RANDOM} % 1000000000 ))
-for v in "$KILLS_WANTED" "$SEED" "$FIRST_ROUND"; do
-        [[ $v =~ ^[0-9]{1,12}$ ]] || { echo "crash-campaign: -n, -s and -r want a number, got '$v'" >&2; exit 2; }
+for v in "$KILLS_WANTED" "$SEED" "$FIRST_ROUND" "$BUDGET"; do
+        [[ $v =~ ^[0-9]{1,12}$ ]] || { echo "crash-campaign: -n, -s, -r and -t want a number, got '$v'" >&2; exit 2; }
 done
-SEED=$((10#$SEED)) KILLS_WANTED=$((10#$KILLS_WANTED)) FIRST_ROUND=$((10#$FIRST_ROUND))
+SEED=$((10#$SEED)) KILLS_WANTED=$((10#$KILLS_WANTED)) FIRST_ROUND=$((10#$FIRST_ROUND)) BUDGET=$((10#$BUDGET))
 [ "$FIRST_ROUND" -ge 1 ] || FIRST_ROUND=1
 
 BUILD_ARG=$BUILD
@@ -75,6 +78,7 @@ strace -f -qq -o /dev/null -e trace=rename -e inject=rename:signal=KILL:when=99 
 RUN_TIMEOUT=60          # seconds any one daemon run may take
 KEY_DEV=campaign-dev-key KEY_PROD=campaign-prod-key
 STATES=(export export-poll download upload dry-run dry-run-poll import import-poll)
+SYSCALLS=(rename fsync write fdatasync)    # where strace injects the SIGKILL
 # retryable faults: each ends in success after a retry or a harmless resend
 FAULTS=(export_status:503:1 download:truncate:1 upload:500:1 dryrun:429:1 export:drop-after:1
         upload:garbage:1 import_status:502:1 export:429:1 export_status:drop:1 download:504:1
@@ -82,7 +86,7 @@ FAULTS=(export_status:503:1 download:truncate:1 upload:500:1 dryrun:429:1 export
         dryrun:id-not-string:1 export_status:garbage:1 dryrun_status:warnings:1)
 
 W=$(mktemp -d /tmp/d2p-campaign.XXXXXX)
-MOCK_PID= D_PID= KEEP=
+MOCK_PID='' D_PID='' KEEP=''
 cleanup() {
         [ -n "$D_PID" ] && kill -KILL "$D_PID" 2> /dev/null && wait "$D_PID" 2> /dev/null
         [ -n "$MOCK_PID" ] && kill "$MOCK_PID" 2> /dev/null && wait "$MOCK_PID" 2> /dev/null
@@ -112,7 +116,7 @@ job_files() { compgen -G "$STATE/jobs/*.json"; }
 job_file() { job_files | tail -1; }
 # jget KEY: a top-level string of the round's job file ("" when absent or null)
 jget() {
-        local f; f=$(job_file) || return 0
+        local f; f=$(job_file); [ -n "$f" ] || return 0
         sed -n "s/^    \"$1\": \"\([^\"]*\)\",\{0,1\}$/\1/p" "$f" | head -1
 }
 # saved_state: S = the state in the job file, without a fork (polled every 10 ms)
@@ -133,11 +137,21 @@ mock_start() {
                 --tenant "111:key=$KEY_DEV" --tenant "222:key=$KEY_PROD" "$@" > "$RD/mock.out" 2>&1 &
         MOCK_PID=$!
         local _
-        for _ in $(seq 200); do [ -s "$RD/port" ] && break; sleep 0.025; done
+        for _ in $(seq 400); do [ -s "$RD/port" ] && break; sleep 0.025; done
         [ -s "$RD/port" ] || { cat "$RD/mock.out"; echo "crash-campaign: the mock did not start"; KEEP=$RD; exit 1; }
         MOCK_URL="http://127.0.0.1:$(cat "$RD/port")"
 }
-mock_stop() { [ -n "$MOCK_PID" ] && kill "$MOCK_PID" 2> /dev/null; wait "$MOCK_PID" 2> /dev/null; MOCK_PID=; }
+# mock_stop: TERM, and KILL if it is still there after 10 s (its record
+# is complete once it has exited: every handler has returned)
+mock_stop() {
+        [ -n "$MOCK_PID" ] || return 0
+        kill "$MOCK_PID" 2> /dev/null
+        local _
+        for _ in $(seq 100); do kill -0 "$MOCK_PID" 2> /dev/null || break; sleep 0.1; done
+        kill -KILL "$MOCK_PID" 2> /dev/null
+        wait "$MOCK_PID" 2> /dev/null
+        MOCK_PID=
+}
 
 write_config() {
         printf '%s' "$KEY_DEV" > "$RD/dev.key"
@@ -197,6 +211,9 @@ run_delay() {           # run_delay MS
 run_strace() {          # run_strace SYSCALL N
         HOW="strace:$1#$2" KILLED=0 HUNG=0
         : > "$RD/strace.out"
+        # LeakSanitizer cannot work under ptrace and aborts at exit: off in
+        # this run only (an ASan build, make check-asan)
+        ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
         timeout -s KILL "$RUN_TIMEOUT" strace -f -qq -o "$RD/strace.out" -e trace="$1" \
                 -e inject="$1":signal=KILL:when="$2" "$D2P" --config "$CONFIG" --once nightly 2>> "$LOG"
         RC=$?
@@ -208,7 +225,7 @@ run_strace() {          # run_strace SYSCALL N
 }
 
 run_state() {           # run_state INDEX: kill once the saved state is STATES[INDEX] or later
-        HOW="state:${STATES[$1]}" KILLED=0 HUNG=0
+        HOW="state:${STATES[$1]:-final}" KILLED=0 HUNG=0
         local deadline=$((SECONDS + RUN_TIMEOUT)) i
         "$D2P" --config "$CONFIG" --once nightly 2>> "$LOG" &
         D_PID=$!
@@ -232,6 +249,7 @@ run_state() {           # run_state INDEX: kill once the saved state is STATES[I
 HELD=0
 fail_round() {          # fail_round INVARIANT WHAT
         local inv=$1; shift
+        KEEP=$RD
         echo
         echo "VIOLATION of invariant $inv: $*"
         echo "  seed $SEED, round $ROUND, kill $KILLS of the campaign ($KR in this round)"
@@ -243,7 +261,6 @@ fail_round() {          # fail_round INVARIANT WHAT
         echo "--- events"; cat "$RD/events" 2> /dev/null
         echo "--- daemon.log (last 25 lines)"; tail -n 25 "$LOG" 2> /dev/null
         echo "--- record (creating requests)"; grep -E '^(export|download|upload|dryrun|import) ' "$RECORD" 2> /dev/null
-        KEEP=$RD
         mock_stop
         echo "kills: $KILLS, rounds: $((ROUND - FIRST_ROUND + 1)), invariant checks held: $HELD"
         echo "seed: $SEED — FAILED"
@@ -259,8 +276,11 @@ check_files_readable() {        # invariant 5
                 last=$(tr -d ' \n\t' < "$f" | tail -c 1)
                 [ "$last" = "}" ] || fail_round 5 "job file $f does not end with } (after $1)"
         done
-        "$CTL" --config "$CONFIG" history > "$RD/ctl.out" 2> "$RD/ctl.err" ||
-                fail_round 5 "dev2prodctl history failed (after $1): $(cat "$RD/ctl.err")"
+        local rc=0
+        "$CTL" --config "$CONFIG" history > "$RD/ctl.out" 2> "$RD/ctl.err" || rc=$?
+        [ "$rc" = 126 ] || [ "$rc" = 127 ] &&
+                fail_round 5 "(harness) cannot run $CTL (being rebuilt meanwhile?): $(cat "$RD/ctl.err")"
+        [ "$rc" = 0 ] || fail_round 5 "dev2prodctl history failed (after $1): $(cat "$RD/ctl.err")"
         grep -q 'skipped' "$RD/ctl.err" && fail_round 5 "dev2prodctl history skipped a job file (after $1): $(cat "$RD/ctl.err")"
         held
 }
@@ -352,11 +372,15 @@ check_end() {                   # every invariant, the mock stopped (its record 
 
 # ---- the campaign --------------------------------------------------------------
 
-echo "crash campaign: seed $SEED, $KILLS_WANTED kills, build $BUILD_ARG, from round $FIRST_ROUND"
+echo "crash campaign: seed $SEED, $KILLS_WANTED kills, build $BUILD_ARG, from round $FIRST_ROUND$([ "$BUDGET" -gt 0 ] && echo ", at most ${BUDGET}s")"
 KILLS=0 ROUND=$((FIRST_ROUND - 1)) START=$SECONDS
 PKG_LEFT=0 TEMP_LEFT=0 NOKILL=0
 declare -A METHOD_KILLS=()
 while [ "$KILLS" -lt "$KILLS_WANTED" ]; do
+        if [ "$BUDGET" -gt 0 ] && [ $((SECONDS - START)) -ge "$BUDGET" ]; then
+                echo "time budget of ${BUDGET}s spent: stopping after $KILLS of $KILLS_WANTED kills"
+                break
+        fi
         ROUND=$((ROUND + 1))
         [ $((ROUND - FIRST_ROUND)) -lt $((KILLS_WANTED * 20 + 20)) ] ||
                 { echo "crash-campaign: too many rounds without kills; giving up"; exit 1; }
@@ -382,11 +406,13 @@ while [ "$KILLS" -lt "$KILLS_WANTED" ]; do
         rnd 5
         if [ "$R" -lt 2 ]; then
                 rnd ${#FAULTS[@]}; fault=${FAULTS[$R]}
-                args+=(--fault "$fault")
                 case $fault in export:drop-after*|export:noid*|export:garbage*|export:id-not-string*) EXTRA_EXPORT=1 ;; esac
         fi
         rnd 6
         [ "$R" = 0 ] && { ERRORS=1; args+=(--fault dryrun_status:errors:1); }
+        # after the errors: the mock gives a request the first fault that
+        # fits it, and the dry run's errors must win over its warnings
+        [ "$fault" != - ] && args+=(--fault "$fault")
         rnd 4; planned=$((1 + R))
         left=$((KILLS_WANTED - KILLS))
         [ "$planned" -gt "$left" ] && planned=$left
@@ -394,18 +420,18 @@ while [ "$KILLS" -lt "$KILLS_WANTED" ]; do
 
         mock_start "${args[@]}"
         write_config
-        KR=0 IMPORT_KILL=0 FINAL_RC= HOWS=
+        KR=0 IMPORT_KILL=0 FINAL_RC='' HOWS=''
         FROZEN=()
         ended=0
         for ((a = 1; a <= planned; a++)); do
-                saved_state; at=$S
+                saved_state; at=$S from=${S:-none}
                 i=$(state_index "${at:-export}"); [ "$i" -lt 0 ] && i=0
                 rem=$((9 - i))
                 rnd 3
                 case $R in
                 0)      rnd 801; run_delay "$R" 2> /dev/null ;;
                 1)      rnd 4
-                        sc=(rename fsync write fdatasync); sc=${sc[$R]}
+                        sc=${SYSCALLS[$R]}
                         [ "$sc" = fdatasync ] && [ "$i" -gt 2 ] && sc=fsync  # no download left
                         case $sc in
                         rename)    rnd $((rem + 1)); n=$((R + 1)) ;;
@@ -415,15 +441,22 @@ while [ "$KILLS" -lt "$KILLS_WANTED" ]; do
                                    rnd $((2 * rem + 2 + chunks)); n=$((R + 1)) ;;
                         esac
                         run_strace "$sc" "$n" 2> /dev/null ;;
-                2)      rnd 8; run_state "$R" 2> /dev/null ;;
+                2)      # a state still ahead: any when no job file exists yet,
+                        # else a later one (8 = the final state, when only
+                        # import-poll is left)
+                        if [ -z "$at" ]; then rnd 8; t=$R
+                        elif [ "$i" -ge 7 ]; then t=8
+                        else rnd $((7 - i)); t=$((i + 1 + R)); fi
+                        run_state "$t" 2> /dev/null ;;
                 esac
                 if [ "$HUNG" = 1 ]; then
                         ev "run $a: $HOW: still running after ${RUN_TIMEOUT}s, killed"
                         fail_round 1 "a daemon run ($HOW) did not end within ${RUN_TIMEOUT}s"
                 fi
                 [ "$RC" = 2 ] || [ "$RC" = 3 ] && fail_round 1 "dev2prodd exited $RC (configuration or lock): $(tail -n 2 "$LOG")"
+                [ "$KILLED" = 0 ] && [ "$RC" -gt 3 ] && fail_round 1 "dev2prodd ($HOW, not killed by us) ended with status $RC: a crash? $(tail -n 3 "$LOG")"
                 if [ "$KILLED" = 0 ]; then
-                        ev "run $a: $HOW: not killed, exited $RC on its own (state $(jget state))"
+                        ev "run $a: $HOW (run started from $from): not killed, exited $RC on its own (state $(jget state))"
                         HOWS+="${HOWS:+ }$HOW(ran-through)"
                         NOKILL=$((NOKILL + 1))
                         FINAL_RC=$RC ended=1
@@ -434,11 +467,12 @@ while [ "$KILLS" -lt "$KILLS_WANTED" ]; do
                 saved_state; at=${S:-none}
                 [ "$at" = import ] && IMPORT_KILL=1
                 HOWS+="${HOWS:+ }$HOW@$at"
-                ev "kill $KR: $HOW (resumed from ${at:-none}); saved state $at;" \
+                ev "kill $KR: $HOW (run started from $from); saved state $at;" \
                    "record: export=$(count export) download=$(count download) upload=$(count upload)" \
                    "dryrun=$(count dryrun) import=$(count import)"
                 check_files_readable "kill $KR ($HOW)"
                 check_counts "kill $KR ($HOW)"
+                check_frozen
                 freeze
                 # A job killed after its final state landed is over: running
                 # --once again would start a new promotion.
@@ -449,6 +483,7 @@ while [ "$KILLS" -lt "$KILLS_WANTED" ]; do
                 ev "final run: exited $RC (state $(jget state))"
                 [ "$HUNG" = 1 ] && fail_round 1 "the final run did not end within ${RUN_TIMEOUT}s"
                 [ "$RC" = 2 ] || [ "$RC" = 3 ] && fail_round 1 "dev2prodd exited $RC (configuration or lock): $(tail -n 2 "$LOG")"
+                [ "$RC" -gt 3 ] && fail_round 1 "the final run of dev2prodd ended with status $RC: a crash? $(tail -n 3 "$LOG")"
                 FINAL_RC=$RC
         fi
         mock_stop
@@ -457,10 +492,10 @@ while [ "$KILLS" -lt "$KILLS_WANTED" ]; do
         compgen -G "$STATE/jobs/*.pkg" > /dev/null && { PKG_LEFT=$((PKG_LEFT + 1)); ev "leftover package file"; }
         compgen -G "$STATE/jobs/.#*" > /dev/null && { TEMP_LEFT=$((TEMP_LEFT + 1)); ev "leftover temp file"; }
 
-        printf 'round %d: %s | %s | %s%s | export=%s upload=%s dryrun=%s import=%s | checks %d\n' \
+        printf 'round %d: %s | %s | %s%s | export=%s upload=%s dryrun=%s import=%s | kills %d, checks %d\n' \
                 "$ROUND" "${PARAMS% planned-kills=*}" "${HOWS:-no kill}" "$(jget state)" \
                 "$(f=$(jget failure); [ -n "$f" ] && echo " ($f)")" \
-                "$(count export)" "$(count upload)" "$(count dryrun)" "$(count import)" "$HELD"
+                "$(count export)" "$(count upload)" "$(count dryrun)" "$(count import)" "$KILLS" "$HELD"
         rm -rf "$RD"
 done
 

@@ -157,3 +157,61 @@ _lib_cleanup_daemon() {
         cleanup
 }
 trap _lib_cleanup_daemon EXIT
+
+# ---- helpers of test_fault_matrix.sh, test_disk_faults.sh, test_secrets.sh ----
+
+# mock_start_raw [MOCK ARGS...]: the mock with exactly these arguments (the
+# caller gives every --tenant; --port N for a fixed port, else any free one);
+# MOCK_URL gets ${MOCK_SCHEME:-http}
+mock_start_raw() {
+        rm -f "$T/port"
+        "$MOCK" --record "$RECORD" --port-file "$T/port" "$@" > "$T/mock.out" 2>&1 &
+        MOCK_PID=$!
+        for _ in $(seq 100); do [ -s "$T/port" ] && break; sleep 0.05; done
+        [ -s "$T/port" ] || { cat "$T/mock.out"; echo "mock did not start"; exit 1; }
+        MOCK_URL="${MOCK_SCHEME:-http}://127.0.0.1:$(cat "$T/port")"
+}
+# free_port: a TCP port on 127.0.0.1 that nobody listens on (bound, then let go)
+free_port() {
+        local pf="$T/free-port.$$.$RANDOM" pid p
+        "$MOCK" --record /dev/null --port 0 --port-file "$pf" --tenant 1:key=x > /dev/null 2>&1 &
+        pid=$!
+        for _ in $(seq 100); do [ -s "$pf" ] && break; sleep 0.05; done
+        p=$(cat "$pf" 2>/dev/null)
+        kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; rm -f "$pf"
+        echo "$p"
+}
+# tenant_set NAME "KEY: VALUE": adds a key to tenant NAME of $CONFIG
+tenant_set() { sed -i "/^  $1:\$/a\\    $2" "$CONFIG"; }
+# tenant_url NAME URL: points tenant NAME of $CONFIG at URL
+tenant_url() { sed -i "/^  $1:\$/,/^    url:/s|^    url: .*|    url: $2|" "$CONFIG"; }
+# job_attempts STEP: steps.STEP.attempts of the newest job file
+job_attempts() {
+        awk -v k="        \"$1\": {" 'index($0, k) == 1 { f = 1 } f && /"attempts"/ { gsub(/[^0-9]/, ""); print; exit }' "$(job_file)"
+}
+# usec_of DURATION: microseconds of a duration as the daemon prints it (1s250ms, 87ms123us)
+usec_of() {
+        local s=$1 total=0 n u
+        while [[ $s =~ ^([0-9]+)(ms|us|s|m|h|d)(.*)$ ]]; do
+                n=${BASH_REMATCH[1]} u=${BASH_REMATCH[2]} s=${BASH_REMATCH[3]}
+                case $u in us) total=$((total + n));; ms) total=$((total + n * 1000));;
+                        s) total=$((total + n * 1000000));; m) total=$((total + n * 60000000));;
+                        h) total=$((total + n * 3600000000));; d) total=$((total + n * 86400000000));; esac
+        done
+        echo "$total"
+}
+# make_tls DIR: a throwaway CA (DIR/ca.pem) and a server certificate for
+# IP 127.0.0.1 signed by it (DIR/server.pem, DIR/server.key)
+make_tls() {
+        local d=$1
+        mkdir -p "$d"
+        openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=dev2prodd test CA" \
+                -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+                -keyout "$d/ca.key" -out "$d/ca.pem" 2> "$d/openssl.log" &&
+        openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" -keyout "$d/server.key" \
+                -out "$d/server.csr" 2>> "$d/openssl.log" &&
+        printf '%s\n' "subjectAltName=IP:127.0.0.1" "basicConstraints=CA:FALSE" \
+                "keyUsage=critical,digitalSignature,keyEncipherment" "extendedKeyUsage=serverAuth" > "$d/server.ext" &&
+        openssl x509 -req -in "$d/server.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" -CAcreateserial -days 2 \
+                -extfile "$d/server.ext" -out "$d/server.pem" 2>> "$d/openssl.log"
+}

@@ -35,7 +35,10 @@ crash_case() {
 
         if [ "$state_at" = succeeded ]; then
                 # killed after the final state landed: nothing left to resume
-                held=$((held + 1)); ok "$at: killed after the job had succeeded; nothing to resume"
+                if ls "$STATE"/jobs/*.pkg > /dev/null 2>&1; then
+                        bad "$at: the package was left behind by a finished job"; return 0
+                fi
+                held=$((held + 1)); ok "$at: killed after the job had succeeded; nothing to resume, no package left"
                 return 0
         fi
         run_once; rc=$?

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# A short run of the randomized crash campaign (tests/crash-campaign.sh):
+# 25 SIGKILLs at random moments, syscalls and states, restarting each time,
+# with every invariant checked after each kill.  The seed changes daily and
+# is printed, so a failure can be replayed: tests/crash-campaign.sh -s SEED.
+# `make crash-campaign` runs the long one (1000 kills).
+set -u
+BUILD=$(cd "${1:-build}" && pwd) || { echo "no build folder ${1:-build}"; exit 1; }
+cd "$(dirname "$0")/../.." || exit 1
+command -v strace > /dev/null || { echo "SKIP: strace not installed"; exit 77; }
+SEED=${CAMPAIGN_SEED:-$(date -u +%Y%m%d)}
+echo "# crash campaign, seed $SEED (replay: tests/crash-campaign.sh -s $SEED -n ${CAMPAIGN_KILLS:-25} -b $BUILD)"
+exec bash tests/crash-campaign.sh -n "${CAMPAIGN_KILLS:-25}" -t "${CAMPAIGN_SECONDS:-45}" -s "$SEED" -b "$BUILD"
