@@ -83,6 +83,8 @@ void sha256_init(struct sha256 *s)
 void sha256_update(struct sha256 *s, const void *data, size_t n)
 {
         const uint8_t *p = data;
+        if (n == 0)
+                return;         /* data may be NULL then: memcpy must not see it */
         s->len += n;
         if (s->fill > 0) {
                 size_t take = 64 - s->fill < n ? 64 - s->fill : n;
