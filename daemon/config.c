@@ -1129,7 +1129,21 @@ static void unknown_tenant(struct ctx *x, yaml_node_t *at, const char *path, con
         free(names);
 }
 
+static size_t name_hash(const char *s) {
+        uint64_t h = 14695981039346656037ULL;   /* FNV-1a */
+        for (; *s; s++)
+                h = (h ^ (unsigned char) *s) * 1099511628211ULL;
+        return (size_t) h;
+}
+
 static void cross_check(struct ctx *x) {
+        /* promotion names seen so far, for the duplicate check: an open
+         * addressing table of promos index + 1 (0: free), O(n) overall */
+        size_t cap = 16;
+        while (cap < 2 * x->n_promos)
+                cap *= 2;
+        _cleanup_free_ size_t *seen = xcalloc(cap, sizeof *seen);
+
         for (size_t i = 0; i < x->n_promos; i++) {
                 struct pbuild *pb = &x->promos[i];
                 yaml_node_t *const *vals = pb->vals;
@@ -1154,15 +1168,21 @@ static void cross_check(struct ctx *x) {
 
                 if (!pb->p.name)
                         continue;
-                for (size_t j = 0; j < i; j++)
-                        if (x->promos[j].p.name && streq(x->promos[j].p.name, pb->p.name)) {
+                for (size_t k = name_hash(pb->p.name) & (cap - 1);; k = (k + 1) & (cap - 1)) {
+                        size_t j = seen[k];
+                        if (!j) {
+                                seen[k] = i + 1;
+                                break;
+                        }
+                        if (streq(x->promos[j - 1].p.name, pb->p.name)) {
                                 _cleanup_free_ char *p = xasprintf("promotions[%zu].name", pb->index);
-                                yaml_node_t *first = val_of(promo_tab, nt, x->promos[j].vals, "name");
+                                yaml_node_t *first = val_of(promo_tab, nt, x->promos[j - 1].vals, "name");
                                 err(x, val_of(promo_tab, nt, vals, "name"), p,
                                     "duplicate promotion name '%s' (first at line %zu)", pb->p.name,
                                     first->start_mark.line + 1);
                                 break;
                         }
+                }
         }
 }
 

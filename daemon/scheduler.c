@@ -94,22 +94,42 @@ static time_t next_after(const struct promotion *p, time_t t) {
 }
 
 void scheduler_run(struct scheduler *s, const struct config *c, time_t now, sched_due_fn fn, void *userdata) {
-        /* forget promotions that are gone from the configuration */
-        for (size_t i = 0; i < s->n;) {
-                if (config_find_promotion(c, s->v[i].promotion)) {
-                        i++;
+        size_t n0, hint = 0, w = 0;
+
+        /* Forget promotions that are gone from the configuration, keeping
+         * the order of the others.  Entries follow the configuration's order
+         * (they were added in it), so each lookup tries the promotion after
+         * the last one found before it searches: O(n) for n promotions. */
+        for (size_t i = 0; i < s->n; i++) {
+                const struct promotion *p =
+                        hint < c->n_promotions && streq(c->promotions[hint].name, s->v[i].promotion) ?
+                        &c->promotions[hint] : config_find_promotion(c, s->v[i].promotion);
+                if (!p) {
+                        free(s->v[i].promotion);
                         continue;
                 }
-                free(s->v[i].promotion);
-                s->v[i] = s->v[--s->n];
+                hint = (size_t) (p - c->promotions) + 1;
+                s->v[w++] = s->v[i];
         }
+        s->n = n0 = w;
+        hint = 0;
         for (size_t i = 0; i < c->n_promotions; i++) {
                 const struct promotion *p = &c->promotions[i];
-                struct sched_entry *e = find(s, p->name);
+                struct sched_entry *e = NULL;
                 time_t due, later;
                 unsigned k = 0;
 
-                if (!e)
+                /* only the entries that were there before this loop can be
+                 * this promotion's (names are unique) */
+                if (hint < n0 && streq(s->v[hint].promotion, p->name))
+                        e = &s->v[hint];
+                else
+                        for (size_t j = 0; j < n0 && !e; j++)
+                                if (streq(s->v[j].promotion, p->name))
+                                        e = &s->v[j];
+                if (e)
+                        hint = (size_t) (e - s->v) + 1;
+                else
                         e = add(s, p->name, now);
                 due = next_after(p, e->last_due);
                 if (due && due <= now) {

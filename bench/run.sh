@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# bench/run.sh — `make bench`: runs the benchmarks of BENCHMARKS.md against
+# the real daemon and the C mock server, then prints one table of medians,
+# ratios (each measured against its yardstick in the same run) and targets.
+#
+# Environment (all optional):
+#   BENCH_RUNS=N     runs per benchmark (default 3; 5 with BENCH_FULL=1)
+#   BENCH_FULL=1     5 runs, a 60 s idle window (20 s otherwise), 3 runs of
+#                    the 1,000 promotions (1 otherwise) and 200 reference
+#                    promotions (32 otherwise)
+#   BENCH_ONLY="transfer many idle saves"   a subset
+#   BENCH_TMP=DIR    where the work folders go (default /var/tmp: on disk)
+# Writes $BUILD/bench/results.txt (every RESULT line of every run) and
+# $BUILD/bench/table.md (the table).  Never fails on a number; fails when a
+# benchmark could not do its work.
+set -u
+BUILD=${BUILD:-build}
+BUILD=$(cd "$BUILD" && pwd)
+cd "$(dirname "$0")/.."
+FULL=${BENCH_FULL:-}
+[ "$FULL" = 0 ] && FULL=
+RUNS=${BENCH_RUNS:-}
+[ -n "$RUNS" ] || RUNS=$([ -n "$FULL" ] && echo 5 || echo 3)
+WINDOW=$([ -n "$FULL" ] && echo 60 || echo 20)
+MANY_RUNS=${MANY_RUNS:-$([ -n "$FULL" ] && echo 3 || echo 1)}
+export MANY_REF_PROMOTIONS=${MANY_REF_PROMOTIONS:-$([ -n "$FULL" ] && echo 200 || echo 32)}
+ONLY=${BENCH_ONLY:-}
+[ -n "$ONLY" ] || ONLY="transfer many idle saves"
+OUT="$BUILD/bench"
+mkdir -p "$OUT"
+RES="$OUT/results.txt"
+: > "$RES"
+export BUILD
+
+want() { [[ " $ONLY " == *" $1 "* ]]; }
+# step NAME COMMAND...: runs a benchmark script, keeps its RESULT lines
+step() {
+        local name=$1 t0=$SECONDS rc; shift
+        echo "== $name (load average $(cut -d' ' -f1-3 /proc/loadavg))"
+        "$@" > "$OUT/$name.out" 2> >(sed 's/^/   /' >&2)
+        rc=$?
+        grep '^RESULT ' "$OUT/$name.out" | sed 's/^RESULT //' >> "$RES"
+        echo "   ($((SECONDS - t0)) s)"
+        [ "$rc" = 0 ] || { echo "bench: $name failed (exit $rc)" >&2; FAILED=1; }
+}
+FAILED=
+START=$SECONDS
+{
+        echo "machine: $(nproc) cores, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)," \
+             "$(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo), kernel $(uname -r)," \
+             "$(curl --version | head -1 | cut -d' ' -f1-2), libcurl $(curl --version | head -1 | sed 's/.*libcurl\/\([^ ]*\).*/\1/')"
+        echo "runs: $RUNS per benchmark (many: $MANY_RUNS x 1,000 promotions; reference: $MANY_REF_PROMOTIONS promotions)," \
+             "idle window ${WINDOW}s; load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+} | tee "$OUT/machine.txt"
+
+if want transfer; then
+        step transfer-64MiB bash bench/transfer.sh $((64 * 1024 * 1024)) "$RUNS" 64MiB
+        step transfer-1GiB bash bench/transfer.sh $((1024 * 1024 * 1024)) "$RUNS" 1GiB
+fi
+if want many; then
+        for ((i = 1; i <= MANY_RUNS; i++)); do step "many-daemon-$i" bash bench/many.sh daemon; done
+        step many-reference bash bench/many.sh reference
+fi
+want idle && step idle bash bench/idle.sh "$RUNS" "$WINDOW"
+want saves && step saves bash bench/saves.sh "$RUNS"
+
+echo "== done in $((SECONDS - START)) s"
+echo
+awk -f bench/table.awk "$RES" "$OUT/machine.txt" | tee "$OUT/table.md"
+[ -z "$FAILED" ]
