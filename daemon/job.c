@@ -257,6 +257,15 @@ static bool save(struct job *j) {
         return false;
 }
 
+/* What follows a state that is safely on disk: its request, or the end. */
+static void after_save(struct job *j) {
+        notify_changed(j);
+        if (job_state_is_final(j->state))
+                finish(j);
+        else
+                start_state(j);
+}
+
 static void transition(struct job *j, enum job_state next) {
         uint64_t now = now_realtime_usec();
 
@@ -276,36 +285,48 @@ static void transition(struct job *j, enum job_state next) {
                 if (j->package_path)
                         (void) unlink(j->package_path);
         }
-        if (!save(j))
-                return;
-        notify_changed(j);
-        if (job_state_is_final(next))
-                finish(j);
+        if (save(j))
+                after_save(j);
+}
+
+/* Ends the job in final state `end`, with its message (and failure code). */
+static void end_job(struct job *j, enum job_state end, const char *code, const char *fmt, va_list ap) _printf_(4, 0);
+static void end_job(struct job *j, enum job_state end, const char *code, const char *fmt, va_list ap) {
+        free(j->message);
+        j->message = xvasprintf(fmt, ap);
+        if (code)
+                set_str(&j->failure, code);
+        if (end == JOB_SUCCEEDED)
+                jlog(j, LOG_NOTICE, MSGID_JOB_SUCCEEDED, "job succeeded: %s", j->message);
         else
-                start_state(j);
+                jlog(j, LOG_ERR, MSGID_JOB_FAILED, "job failed: %s", j->message);
+        transition(j, end);
 }
 
 static void job_fail(struct job *j, const char *code, const char *fmt, ...) _printf_(3, 4);
 static void job_fail(struct job *j, const char *code, const char *fmt, ...) {
         va_list ap;
         va_start(ap, fmt);
-        free(j->message);
-        j->message = xvasprintf(fmt, ap);
+        end_job(j, JOB_FAILED, code, fmt, ap);
         va_end(ap);
-        set_str(&j->failure, code);
-        jlog(j, LOG_ERR, MSGID_JOB_FAILED, "job failed: %s", j->message);
-        transition(j, JOB_FAILED);
 }
 
 static void succeed(struct job *j, const char *fmt, ...) _printf_(2, 3);
 static void succeed(struct job *j, const char *fmt, ...) {
         va_list ap;
         va_start(ap, fmt);
-        free(j->message);
-        j->message = xvasprintf(fmt, ap);
+        end_job(j, JOB_SUCCEEDED, NULL, fmt, ap);
         va_end(ap);
-        jlog(j, LOG_NOTICE, MSGID_JOB_SUCCEEDED, "job succeeded: %s", j->message);
-        transition(j, JOB_SUCCEEDED);
+}
+
+/* The import may have run and nobody can tell us: never send it again,
+ * say what happened and how the operator finds out. */
+static void fail_import_unknown(struct job *j, const char *what) {
+        job_fail(j, "import-outcome-unknown",
+                 "%s; the import may or may not have run, so it is not sent again. Check the import history "
+                 "of tenant %s (%s/rest/%s/dev2prod/import/...) for FileId %s, then run the promotion "
+                 "again if nothing was imported",
+                 what, j->to.name, j->to.url, j->to.tenant_id, j->target_file_id);
 }
 
 /* ---- the generic request cycle ----------------------------------------- */
@@ -409,15 +430,9 @@ void job_continue(struct job *j) {
 static int on_timer(sd_event_source *src, uint64_t usec, void *userdata) {
         struct job *j = userdata;
         if (j->save_pending) {
-                enum job_state s = j->state;
                 j->save_pending = false;
-                if (!save(j))
-                        return 0;
-                notify_changed(j);
-                if (job_state_is_final(s))
-                        finish(j);
-                else
-                        start_state(j);
+                if (save(j))
+                        after_save(j);
                 return 0;
         }
         send_request(j);
@@ -552,13 +567,12 @@ static void on_done(struct http_req *req, const struct http_result *res, void *u
                         job_fail(j, "refused", "the server refused the %s: %s", s->name, desc);
                 return;
         case OUTCOME_UNKNOWN:
-                job_fail(j, "import-outcome-unknown",
-                         "the import of file %s on tenant %s was sent but its answer was lost (%s); "
-                         "it may or may not have run, so it is not sent again. Check the import history "
-                         "of tenant %s (%s/rest/%s/dev2prod/import/...) for FileId %s, then run the "
-                         "promotion again if nothing was imported",
-                         j->target_file_id, j->to.name, desc, j->to.name, j->to.url, j->to.tenant_id,
-                         j->target_file_id);
+                {
+                        _cleanup_free_ char *what = xasprintf("the import of file %s on tenant %s was sent but "
+                                                              "its answer was lost (%s)", j->target_file_id,
+                                                              j->to.name, desc);
+                        fail_import_unknown(j, what);
+                }
                 return;
         case OUTCOME_RETRY:
                 if (s->kind == REQ_CREATE && !http_result_not_sent(res) && res->status != 429 && res->status != 503) {
@@ -876,12 +890,12 @@ void job_run(struct job *j, struct engine *e) {
                      side_tenant(j, steps[j->state].side)->name);
                 break;
         case REDO_NEVER:
-                job_fail(j, "import-outcome-unknown",
-                         "the daemon stopped after deciding to import file %s into tenant %s but before its "
-                         "answer was saved; the import may or may not have run, so it is not sent again. "
-                         "Check the import history of tenant %s (%s/rest/%s/dev2prod/import/...) for FileId %s, "
-                         "then run the promotion again if nothing was imported",
-                         j->target_file_id, j->to.name, j->to.name, j->to.url, j->to.tenant_id, j->target_file_id);
+                {
+                        _cleanup_free_ char *what = xasprintf("the daemon stopped after deciding to import file "
+                                                              "%s into tenant %s but before its answer was saved",
+                                                              j->target_file_id, j->to.name);
+                        fail_import_unknown(j, what);
+                }
                 return;
         }
         start_state(j);
