@@ -1,5 +1,6 @@
 /* daemon.c — see daemon.h. */
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
@@ -28,6 +29,8 @@ struct daemon {
         unsigned running;
         struct control *control;
         int lock_fd;
+        char status[1024];              /* last STATUS= sent */
+        uint64_t status_usec;           /* when (CLOCK_MONOTONIC) */
 };
 
 static void update_status(struct daemon *d);
@@ -100,11 +103,25 @@ static void start_more(struct daemon *d) {
         }
 }
 
-/* Creates and saves a job; the caller has checked that none is active. */
+static size_t queued(const struct daemon *d) {
+        size_t n = 0;
+        for (size_t i = 0; i < d->n_slots; i++)
+                if (!d->slots[i].done && !d->slots[i].started)
+                        n++;
+        return n;
+}
+
+/* Creates a job; the caller has checked that none is active and calls
+ * start_more() next.  A job that gets a slot at once is saved by its first
+ * transition in job_run(), before anything is sent: saving it here too
+ * cost a tenth of every scheduled job's writes.  A job that must wait for
+ * a slot is saved now, so that it is on disk (and resumes after a crash)
+ * before its due time is recorded as handled. */
 static int create_job(struct daemon *d, const struct promotion *p, uint64_t due_usec, bool manual, char **ret_id) {
         _cleanup_free_ char *id = manual ? store_new_job_id(d->engine.jobs_dir, p->name, due_usec)
                                          : store_job_id_for(p->name, due_usec);
         _cleanup_free_ char *path = store_job_path(d->engine.jobs_dir, id);
+        bool starts_now = d->running + queued(d) < d->config->max_parallel;
         struct job *j;
         int r;
 
@@ -114,7 +131,7 @@ static int create_job(struct daemon *d, const struct promotion *p, uint64_t due_
                 return -EEXIST;
         }
         j = job_new(id, p, due_usec);
-        r = store_save(d->engine.jobs_dir, j);
+        r = starts_now ? 0 : store_save(d->engine.jobs_dir, j);
         if (r < 0) {
                 log_error_errno(r, "%s: cannot create job %s in %s; this run is skipped (free space or "
                                 "fix permissions there)", p->name, id, d->engine.jobs_dir);
@@ -164,32 +181,22 @@ int daemon_cancel(struct daemon *d, const char *id, char **ret_err) {
         return 0;
 }
 
-static void resume_jobs(struct daemon *d) {
-        char **ids = NULL;
-        size_t n = 0;
-        unsigned resumed = 0;
-
-        if (store_list(d->engine.jobs_dir, &ids, &n) < 0)
-                return;
-        for (size_t i = 0; i < n; i++) {
-                _cleanup_free_ char *path = store_job_path(d->engine.jobs_dir, ids[i]), *err = NULL;
-                struct job *j = NULL;
-                if (store_load(path, &j, &err) < 0) {
-                        log_warning("%s: %s; left alone (move it away once inspected)", path, err);
-                        continue;
-                }
-                if (job_state_is_final(j->state) || slot_of_promotion(d, j->promotion)) {
-                        if (!job_state_is_final(j->state))
-                                log_warning("job %s: another unfinished job of %s runs first", j->id, j->promotion);
-                        job_free(j);
-                        continue;
-                }
-                add_slot(d, j);
-                resumed++;
+static int resume_one(struct job *j, void *userdata) {
+        struct daemon *d = userdata;
+        if (slot_of_promotion(d, j->promotion)) {
+                log_warning("job %s: another unfinished job of %s runs first", j->id, j->promotion);
+                job_free(j);
+                return 0;
         }
-        strv_free_n(ids, n);
-        if (resumed)
-                log_notice("resuming %u unfinished job(s)", resumed);
+        add_slot(d, j);
+        return 0;
+}
+
+static void resume_jobs(struct daemon *d) {
+        size_t before = d->n_slots;
+        (void) store_each_unfinished(d->engine.jobs_dir, false, resume_one, d);
+        if (d->n_slots > before)
+                log_notice("resuming %zu unfinished job(s)", d->n_slots - before);
 }
 
 /* ---- schedule ------------------------------------------------------------ */
@@ -223,10 +230,13 @@ static void schedule(struct daemon *d) {
         int r;
 
         scheduler_run(&d->sched, d->config, time(NULL), on_due, d);
+        /* Started (hence saved) before the due times are recorded as
+         * handled: a crash in between finds the job files and never runs a
+         * due time twice, nor loses one. */
+        start_more(d);
         r = scheduler_save(&d->sched);
         if (r < 0)
                 log_warning_errno(r, "cannot save %s (due times missed while down may be missed)", d->sched.path);
-        start_more(d);
         next = scheduler_next(&d->sched, NULL);
         if (!next) {
                 sd_event_source_set_enabled(d->sched_timer, SD_EVENT_OFF);
@@ -254,18 +264,15 @@ static bool transferring(const struct daemon *d) {
         return false;
 }
 
-static void update_status(struct daemon *d) {
+static void send_status(struct daemon *d) {
         char line[1024], when[64];
-        size_t n = 0, shown = 0, queued = 0;
+        size_t n = 0, shown = 0, waiting = queued(d);
         const char *np = NULL;
         time_t next = scheduler_next(&d->sched, &np);
 
-        for (size_t i = 0; i < d->n_slots; i++)
-                if (!d->slots[i].done && !d->slots[i].started)
-                        queued++;
         n += (size_t) snprintf(line + n, sizeof line - n, "%u running", d->running);
-        if (queued)
-                n += (size_t) snprintf(line + n, sizeof line - n, ", %zu queued", queued);
+        if (waiting)
+                n += (size_t) snprintf(line + n, sizeof line - n, ", %zu queued", waiting);
         for (size_t i = 0; i < d->n_slots && shown < 3 && n < sizeof line - 200; i++) {
                 const struct slot *s = &d->slots[i];
                 if (!s->started || s->done)
@@ -280,17 +287,47 @@ static void update_status(struct daemon *d) {
                 strftime(when, sizeof when, "%Y-%m-%d %H:%M %Z", &tm);
                 snprintf(line + n, sizeof line - n, "; next: %s at %s", np, when);
         }
-        sd_notifyf(false, "STATUS=%s", line);
+        if (!streq(line, d->status))
+                sd_notifyf(false, "STATUS=%s", line);
+        snprintf(d->status, sizeof d->status, "%s", line);
+        d->status_usec = now_monotonic_usec();
         /* progress only moves during transfers: tick only then, so an idle
          * daemon wakes for nothing but its timers and the watchdog */
-        sd_event_source_set_enabled(d->status_timer, transferring(d) ? SD_EVENT_ON : SD_EVENT_OFF);
+        if (transferring(d)) {
+                sd_event_source_set_time(d->status_timer, d->status_usec + 2 * USEC_PER_SEC);
+                sd_event_source_set_enabled(d->status_timer, SD_EVENT_ONESHOT);
+        } else
+                sd_event_source_set_enabled(d->status_timer, SD_EVENT_OFF);
+}
+
+/* At most one STATUS= per second: with many jobs, one after every
+ * transition cost 7 % of the daemon's CPU (libsystemd opens a socket for
+ * each).  A change within the second is sent when the second is up. */
+static void update_status(struct daemon *d) {
+        uint64_t due = d->status_usec + USEC_PER_SEC, at = 0;
+        int enabled = SD_EVENT_OFF;
+
+        if (!d->status_usec || now_monotonic_usec() >= due) {
+                send_status(d);
+                return;
+        }
+        sd_event_source_get_enabled(d->status_timer, &enabled);
+        if (enabled != SD_EVENT_OFF && sd_event_source_get_time(d->status_timer, &at) >= 0 && at <= due)
+                return;
+        sd_event_source_set_time(d->status_timer, due);
+        sd_event_source_set_enabled(d->status_timer, SD_EVENT_ONESHOT);
 }
 
 static int on_status_timer(sd_event_source *s, uint64_t usec, void *userdata) {
-        struct daemon *d = userdata;
-        sd_event_source_set_time(s, usec + 2 * USEC_PER_SEC);
-        update_status(d);
+        send_status(userdata);
         return 0;
+}
+
+/* Loading a large configuration leaves freed pieces (the YAML tree, the
+ * checks' tables) in the heap: 10,000 promotions kept 6 MiB of RSS that an
+ * idle daemon never uses again. */
+static void give_back_memory(void) {
+        (void) malloc_trim(0);
 }
 
 static void reload(struct daemon *d) {
@@ -299,6 +336,8 @@ static void reload(struct daemon *d) {
 
         sd_notifyf(false, "RELOADING=1\nMONOTONIC_USEC=%llu\nSTATUS=reloading %s",
                    (unsigned long long) now_monotonic_usec(), d->config->path);
+        d->status[0] = 0;               /* replace "reloading" at once when done */
+        d->status_usec = 0;
         if (config_load(d->config->path, &c, &errs) < 0) {
                 for (size_t i = 0; i < errs.n; i++)
                         log_error("%s", errs.msgs[i]);
@@ -320,6 +359,7 @@ static void reload(struct daemon *d) {
                            c->path, c->n_tenants, c->n_promotions);
                 schedule(d);
         }
+        give_back_memory();
         sd_notify(false, "READY=1");
         update_status(d);
 }
@@ -393,6 +433,7 @@ int daemon_run(struct config *c) {
                 log_warning_errno(r, "cannot open the control socket %s; dev2prodctl run/cancel will not "
                                   "work (read commands still do)", control_path(c));
 
+        give_back_memory();
         if (scheduler_load(&d.sched, c->state_directory, &err) < 0)
                 log_warning("%s", err);
         resume_jobs(&d);

@@ -13,7 +13,6 @@
 #include "log.h"
 #include "sha256.h"
 
-#define SYNC_EVERY (8u * 1024u * 1024u)   /* start writeback of a download this often */
 #define HTTP_TRANSFER_BUFFER (512L * 1024L)  /* curl's download/upload buffer, bytes */
 #define WRITE_BUFFER (512u * 1024u)        /* a download reaches the file in pieces this large */
 #define POOL_MAX 32                        /* idle easy handles kept for reuse */
@@ -39,7 +38,6 @@ struct http_req {
         size_t wlen;
         uint64_t written;               /* bytes handed to write(2) */
         struct sha256 sha;
-        uint64_t synced;                /* bytes handed to sync_file_range */
         struct http_result res;
         curl_off_t now, total;
         http_done_fn done;
@@ -208,13 +206,6 @@ static bool flush_download(struct http_req *r) {
         }
         r->written += r->wlen;
         r->wlen = 0;
-        /* Start writeback early so the final fdatasync has little left to do
-         * and a large package never piles up as dirty pages. */
-        if (r->written - r->synced >= SYNC_EVERY) {
-                (void) sync_file_range(r->download_fd, (off64_t) r->synced,
-                                       (off64_t) (r->written - r->synced), SYNC_FILE_RANGE_WRITE);
-                r->synced = r->written;
-        }
         return true;
 }
 

@@ -58,6 +58,7 @@ struct job {
         char *package_path;             /* the downloaded package on disk */
         uint64_t download_bytes;
         char download_sha256[65];
+        char package_boot_id[37];       /* boot that wrote the package unflushed; "" = flushed */
         char *target_file_id;
         char *dry_run_id;
         struct import_status dry_run;

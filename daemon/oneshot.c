@@ -8,29 +8,26 @@
 #include "oneshot.h"
 #include "store.h"
 
-/* The newest unfinished job of promotion p, if any.  Unreadable files are
- * reported and left alone: they are evidence, not garbage. */
-static struct job *find_unfinished(const char *jobs_dir, const char *p) {
-        char **ids = NULL;
-        size_t n = 0;
-        struct job *found = NULL;
+struct find {
+        const char *promotion;
+        struct job *found;
+};
 
-        if (store_list(jobs_dir, &ids, &n) < 0)
-                return NULL;
-        for (size_t i = n; i-- > 0 && !found;) {
-                _cleanup_free_ char *path = store_job_path(jobs_dir, ids[i]), *err = NULL;
-                struct job *j = NULL;
-                if (store_load(path, &j, &err) < 0) {
-                        log_warning("skipping %s: %s (move it away once inspected)", path, err);
-                        continue;
-                }
-                if (streq(j->promotion, p) && !job_state_is_final(j->state))
-                        found = j;
-                else
-                        job_free(j);
+static int take_if_ours(struct job *j, void *userdata) {
+        struct find *f = userdata;
+        if (!streq(j->promotion, f->promotion)) {
+                job_free(j);
+                return 0;
         }
-        strv_free_n(ids, n);
-        return found;
+        f->found = j;
+        return 1;
+}
+
+/* The newest unfinished job of promotion p, if any. */
+static struct job *find_unfinished(const char *jobs_dir, const char *p) {
+        struct find f = { .promotion = p };
+        (void) store_each_unfinished(jobs_dir, true, take_if_ours, &f);
+        return f.found;
 }
 
 static int exit_code;

@@ -33,7 +33,13 @@ int store_job_from_json(const char *text, size_t len, struct job **ret, char **r
 int store_list(const char *jobs_dir, char ***ret_ids, size_t *ret_n);
 void strv_free_n(char **v, size_t n);
 
-
+/* Calls cb for every unfinished job in jobs_dir: oldest id first, or newest
+ * first.  cb owns the job it gets; it returns >0 to stop, 0 to go on.  A
+ * file that cannot be read is logged and left alone (evidence, not
+ * garbage).  Finished jobs are skipped, most of them without being parsed
+ * (see looks_finished). */
+typedef int (*store_job_cb)(struct job *j, void *userdata);
+int store_each_unfinished(const char *jobs_dir, bool newest_first, store_job_cb cb, void *userdata);
 
 /* Removes temp files (".#*") an interrupted write left in jobs_dir: they
  * never hold a state that was saved.  Returns how many were removed. */

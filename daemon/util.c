@@ -431,3 +431,18 @@ void secret_free(char *s) {
         explicit_bzero(s, strlen(s));
         free(s);
 }
+
+const char *boot_id(void) {
+        static char id[37];
+        static bool done;
+        if (!done) {
+                _cleanup_free_ char *t = NULL;
+                size_t n;
+                done = true;
+                if (read_file_small("/proc/sys/kernel/random/boot_id", 64, &t, &n) >= 0 && n >= 36) {
+                        memcpy(id, t, 36);
+                        id[36] = 0;
+                }
+        }
+        return id[0] ? id : NULL;
+}

@@ -79,6 +79,8 @@ int read_file_small(const char *path, size_t max, char **ret, size_t *ret_len);
  * The temp file is removed on failure. */
 int write_file_atomic(const char *path, const void *data, size_t len);
 int mkdir_p(const char *path, unsigned mode);
+/* This boot's id (/proc/sys/kernel/random/boot_id, read once), or NULL. */
+const char *boot_id(void);
 
 /* Lower-case hex of n bytes into out (2n+1). */
 void hex_encode(const uint8_t *in, size_t n, char *out);

@@ -98,4 +98,32 @@ check "the saved state is download" test "$(job_get state)" = download
 expect_rc 0 "the restarted job downloads again from byte 0 and completes" run_once
 check "two downloads: the killed one incomplete" test "$(grep -c '^download .*complete=0' "$RECORD")/$(grep -c '^download .*complete=1' "$RECORD")" = 1/1
 check_promoted
+
+# The package is not flushed to disk (see ans_download in job.c): a kill
+# leaves it in the page cache, a machine restart may not.  A restart is
+# simulated by changing the boot id the job file recorded.
+reboot_case() {  # EDIT_BOOT_ID
+        mock_stop; rm -rf "$STATE" "$RECORD" "$T/daemon.log"
+        mock_start --polls 1
+        write_config
+        # the 8th fsync is the folder's, after the upload state landed: killed before the upload is sent
+        strace -f -qq -o /dev/null -e trace=fsync -e inject=fsync:signal=KILL:when=8 \
+                "$D2P" --config "$CONFIG" --once nightly 2>> "$T/daemon.log"
+        [ "$(job_get state)" = upload ] || { bad "killed in state '$(job_get state)', not upload"; return; }
+        grep -q "^    \"package_boot_id\": \"$(cat /proc/sys/kernel/random/boot_id)\"" "$(job_file)" ||
+                { bad "the job file does not record this boot for its unflushed package"; return; }
+        [ "$1" = 1 ] && sed -i 's/^\(    "package_boot_id": "\)[^"]*"/\100000000-0000-0000-0000-000000000000"/' "$(job_file)"
+        run_once || bad "the resumed job failed: $(job_get message)"
+}
+echo "# resume after a kill: the unflushed package is still good"
+reboot_case 0
+check "one complete download" test "$(grep -c '^download .*complete=1' "$RECORD")" = 1
+check "no restart reported" test "$(grep -c 'machine restarted' "$T/daemon.log")" = 0
+check_promoted
+echo "# resume after a machine restart: the package is downloaded again"
+reboot_case 1
+check "the restart is logged with what happens next" log_has "machine restarted since the package was downloaded.*downloading it again"
+check "two complete downloads" test "$(grep -c '^download .*complete=1' "$RECORD")" = 2
+check "one upload, of the second download" test "$(count upload)" = 1
+check_promoted
 finish

@@ -135,6 +135,89 @@ START_TEST(listing) {
 }
 END_TEST
 
+static int collect(struct job *j, void *userdata) {
+        char *seen = userdata;
+        strcat(seen, j->id);
+        strcat(seen, " ");
+        job_free(j);
+        return 0;
+}
+
+static int stop_at_first(struct job *j, void *userdata) {
+        *(char **) userdata = strdup(j->id);
+        job_free(j);
+        return 1;
+}
+
+static void put(const char *sub, const char *id, enum job_state state) {
+        struct job *j = sample();
+        free(j->id);
+        j->id = strdup(id);
+        j->state = state;
+        ck_assert_int_eq(store_save(sub, j), 0);
+        job_free(j);
+}
+
+static void write_text(const char *sub, const char *name, const char *text) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", sub, name);
+        int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        ck_assert_int_ge(fd, 0);
+        ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t) strlen(text));
+        close(fd);
+}
+
+/* Only unfinished jobs reach the callback, in id order either way; finished
+ * ones are skipped whether or not they can be parsed past their state. */
+START_TEST(each_unfinished) {
+        char sub[4096], seen[512] = "", *first = NULL;
+        snprintf(sub, sizeof sub, "%s/each", dir);
+        ck_assert_int_eq(mkdir(sub, 0700), 0);
+        put(sub, "a-1", JOB_UPLOAD);
+        put(sub, "b-1", JOB_SUCCEEDED);
+        put(sub, "c-1", JOB_EXPORT);
+        put(sub, "d-1", JOB_FAILED);
+        put(sub, "e-1", JOB_CANCELLED);
+        /* finished, damaged after its state line: skipped unread */
+        write_text(sub, "f-1.json", "{\n    \"format\": 1,\n    \"state\": \"succeeded\",\n    \"id\": tru");
+        /* damaged with no state line: loaded, refused, skipped */
+        write_text(sub, "g-1.json", "{\n    \"format\": 1,\n    \"id\": ");
+        /* "succeeded" only in a nested object: must be parsed, and it is unfinished */
+        struct job *j = sample();
+        free(j->id);
+        j->id = strdup("h-1");
+        j->state = JOB_IMPORT_POLL;
+        free(j->message);
+        j->message = strdup("\n    \"state\": \"succeeded\",\n");
+        ck_assert_int_eq(store_save(sub, j), 0);
+        job_free(j);
+
+        /* The peek decides on its own: a file with a top-level line saying
+         * it finished is never parsed, even though the parser (which takes
+         * the first "state") would resume it. */
+        j = sample();
+        free(j->id);
+        j->id = strdup("i-1");
+        j->state = JOB_EXPORT;
+        char *text = store_job_to_json(j, true), *t2, *steps = strstr(text, "\n    \"steps\"");
+        ck_assert_ptr_nonnull(steps);
+        ck_assert_int_gt(asprintf(&t2, "%.*s\n    \"state\": \"failed\",%s", (int) (steps - text), text, steps), 0);
+        write_text(sub, "i-1.json", t2);
+        struct job *k = NULL;
+        char *err = NULL;
+        char *path = store_job_path(sub, "i-1");
+        ck_assert_int_eq(store_load(path, &k, &err), 0);        /* the parser alone would resume it */
+        ck_assert_int_eq(k->state, JOB_EXPORT);
+        job_free(k); job_free(j); free(text); free(t2); free(path);
+
+        ck_assert_int_eq(store_each_unfinished(sub, false, collect, seen), 0);
+        ck_assert_str_eq(seen, "a-1 c-1 h-1 ");
+        ck_assert_int_eq(store_each_unfinished(sub, true, stop_at_first, &first), 0);
+        ck_assert_str_eq(first, "h-1");
+        free(first);
+}
+END_TEST
+
 START_TEST(ids) {
         ck_assert(store_id_valid("forms-nightly-20261128T023000Z"));
         ck_assert(store_id_valid("a.b_c-1"));
@@ -175,6 +258,7 @@ int main(void) {
         tcase_add_test(tc, round_trip);
         tcase_add_test(tc, damaged_files);
         tcase_add_test(tc, listing);
+        tcase_add_test(tc, each_unfinished);
         tcase_add_test(tc, ids);
         tcase_add_test(tc, lock);
         tcase_add_test(tc, state_names);
