@@ -6,12 +6,13 @@
 #   bench/transfer.sh SIZE RUNS LABEL
 # Reports medians (ms) of:
 #   daemon download  steps.download finished - started (request, write,
-#                    SHA-256, fdatasync of the package)
+#                    SHA-256; the package is not flushed, see job.c)
 #   daemon upload    steps.upload finished - started (one state save, then
 #                    the multipart POST streamed from the file)
 #   curl download    curl -o FILE, curl's own %{time_total}
 #   curl download+fdatasync  the same plus `sync --data FILE` afterwards
-#                    (the daemon makes the package durable; curl does not)
+#                    (what the daemon paid before it stopped flushing
+#                    the package; kept as a second yardstick)
 #   curl upload      curl -F 'Files[]=@FILE' -A Apache-HttpClient/4.4.1
 # and the daemon's peak RSS (/usr/bin/time %M, the whole --once process),
 # and CPU time (user + system): the daemon's whole --once run against
