@@ -707,15 +707,15 @@ static enum verdict ans_download(struct job *j, const struct http_result *res, e
 
 static int prep_upload(struct job *j, struct outgoing *o) {
         struct stat st;
-        /* After a reboot the package must still be the one we hashed. */
-        if (!j->package_path || stat(j->package_path, &st) < 0 || (uint64_t) st.st_size != j->download_bytes) {
-                jlog(j, LOG_WARNING, NULL, "the downloaded package is missing or has the wrong size; downloading it again");
-                transition(j, JOB_DOWNLOAD);
-                return -ECANCELED;
-        }
-        if (j->package_boot_id[0] && !streq(j->package_boot_id, strempty(boot_id()))) {
-                jlog(j, LOG_NOTICE, NULL, "the machine restarted since the package was downloaded, and a "
-                     "package is not flushed to disk; downloading it again");
+        const char *why = NULL;
+
+        /* The package must still be the one we hashed. */
+        if (!j->package_path || stat(j->package_path, &st) < 0 || (uint64_t) st.st_size != j->download_bytes)
+                why = "the downloaded package is missing or has the wrong size";
+        else if (j->package_boot_id[0] && !streq(j->package_boot_id, strempty(boot_id())))
+                why = "the machine restarted since the package was downloaded, and a package is not flushed to disk";
+        if (why) {
+                jlog(j, LOG_WARNING, NULL, "%s; downloading it again", why);
                 transition(j, JOB_DOWNLOAD);
                 return -ECANCELED;
         }
