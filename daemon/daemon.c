@@ -82,7 +82,8 @@ static void on_job_finished(struct engine *e, struct job *j) {
                         if (d->slots[i].started)
                                 d->running--;
                 }
-        if (!job_state_is_final(j->state))
+        /* A job that could never be saved has said so itself (job.c save()). */
+        if (!job_state_is_final(j->state) && j->on_disk)
                 log_warning("job %s stopped in state %s; it resumes at the next start", j->id,
                             job_state_to_string(j->state));
         sd_event_source_set_enabled(d->reaper, SD_EVENT_ONESHOT);

@@ -247,8 +247,13 @@ static bool save(struct job *j) {
         }
         if (j->save_failures >= j->settings.retries) {
                 j->state = j->saved_state;
-                jlog(j, LOG_ERR, MSGID_JOB_FAILED, "giving up on saving; the job stops here and its last "
-                     "saved state is kept, so it resumes from there at the next start");
+                if (j->on_disk)
+                        jlog(j, LOG_ERR, MSGID_JOB_FAILED, "giving up on saving; the job stops here and its last "
+                             "saved state is kept, so it resumes from there at the next start");
+                else
+                        jlog(j, LOG_ERR, MSGID_JOB_FAILED, "giving up on saving; the job stops before sending "
+                             "anything, and as nothing of it could be saved this run is skipped: once the "
+                             "disk is fixed, start it with `dev2prodctl run %s`", j->promotion);
                 finish(j);
                 return false;
         }

@@ -77,6 +77,7 @@ struct job {
         int download_fd;                /* the package being written, or -1 */
         unsigned save_failures;         /* consecutive failed saves */
         bool save_pending;              /* the timer retries a failed save */
+        bool on_disk;                   /* it has a job file (saved or loaded): it can resume */
 };
 
 const char *job_state_to_string(enum job_state s);

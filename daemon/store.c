@@ -230,7 +230,10 @@ int store_save(const char *jobs_dir, struct job *j) {
         text = store_job_to_json(j, true);
         if (!text)
                 return -EINVAL;         /* a string that is not UTF-8 */
-        return write_file_atomic(path, text, strlen(text));
+        int r = write_file_atomic(path, text, strlen(text));
+        if (r >= 0)
+                j->on_disk = true;
+        return r;
 }
 
 /* ---- reading ----------------------------------------------------------- */
@@ -419,7 +422,10 @@ int store_load(const char *path, struct job **ret, char **ret_err) {
                         *ret_err = xasprintf("cannot read: %s", strerror(-r));
                 return r;
         }
-        return store_job_from_json(text, len, ret, ret_err);
+        r = store_job_from_json(text, len, ret, ret_err);
+        if (r >= 0)
+                (*ret)->on_disk = true;
+        return r;
 }
 
 static int cmp_str(const void *a, const void *b) {
@@ -458,7 +464,11 @@ int store_list(const char *jobs_dir, char ***ret_ids, size_t *ret_n) {
  * 0.1 s.  False when unsure: the caller then loads the file in full, so a
  * damaged file that does not say it finished is still reported. */
 static bool looks_finished(const char *path) {
-        static const char *const finals[] = { "succeeded", "failed", "cancelled" };
+        static const char *const finals[] = {
+                "\n    \"state\": \"succeeded\",\n",
+                "\n    \"state\": \"failed\",\n",
+                "\n    \"state\": \"cancelled\",\n",
+        };
         char buf[4096];
         ssize_t n;
         int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
@@ -470,12 +480,9 @@ static bool looks_finished(const char *path) {
         if (n <= 0)
                 return false;
         buf[n] = 0;
-        for (size_t i = 0; i < ELEMENTSOF(finals); i++) {
-                char line[64];
-                snprintf(line, sizeof line, "\n    \"state\": \"%s\",\n", finals[i]);
-                if (strstr(buf, line))
+        for (size_t i = 0; i < ELEMENTSOF(finals); i++)
+                if (strstr(buf, finals[i]))
                         return true;
-        }
         return false;
 }
 
@@ -484,8 +491,11 @@ int store_each_unfinished(const char *jobs_dir, bool newest_first, store_job_cb 
         size_t n = 0;
         int r = store_list(jobs_dir, &ids, &n);
 
-        if (r < 0)
+        if (r < 0) {
+                log_error_errno(r, "cannot list %s: no unfinished job there is resumed (fix its permissions, "
+                                "then restart)", jobs_dir);
                 return r;
+        }
         for (size_t k = 0; k < n && r == 0; k++) {
                 size_t i = newest_first ? n - 1 - k : k;
                 _cleanup_free_ char *path = store_job_path(jobs_dir, ids[i]), *err = NULL;

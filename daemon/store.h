@@ -23,7 +23,8 @@ char *store_new_job_id(const char *jobs_dir, const char *promotion, uint64_t use
 /* The id a due time gives, without the uniqueness suffix. */
 char *store_job_id_for(const char *promotion, uint64_t usec);
 
-/* Serializes j (sets j->updated_usec) and replaces its file atomically. */
+/* Serializes j (sets j->updated_usec) and replaces its file atomically;
+ * sets j->on_disk on success, as store_load does. */
 int store_save(const char *jobs_dir, struct job *j);
 char *store_job_to_json(const struct job *j, bool pretty);
 /* Reads one job file.  -EINVAL/-EPROTO with *ret_err for a bad file. */

@@ -205,11 +205,30 @@ case_daemon_gives_up_saving() {
         daemon_stop
 }
 
+case_daemon_never_saved() {
+        echo "# case: (e) daemon mode: a new job that can never be saved says the run is skipped, and sends nothing"
+        EXTRA="  retries: 3
+  retry_delay: 200ms" fresh
+        daemon_start || { bad "the daemon did not start"; return; }
+        ro_jobs || { bad "cannot make $STATE/jobs read-only"; daemon_stop; return; }
+        "$CTL" --config "$CONFIG" run nightly > "$T/run.out" 2>&1
+        check "the job gives up saving after 3 tries" wait_for "$T/daemon.log" "giving up on saving" 10
+        check "the log says nothing was saved and how to run it again" \
+                log_has "nothing of it could be saved this run is skipped: once the disk is fixed, start it with \`dev2prodctl run nightly\`"
+        check "it does not promise a resume" test "$(grep -c 'it resumes at the next start' "$T/daemon.log")" = 0
+        check "no request was sent" test "$(count export)" = 0
+        check "the daemon still runs" kill -0 "$D_PID"
+        rw_jobs
+        check "no job file" test -z "$(ls "$STATE"/jobs/*.json 2>/dev/null)"
+        daemon_stop
+}
+
 case_enospc_download
 case_enospc_save
 case_readonly_wait
 case_readonly_give_up
 case_daemon_survives
 case_daemon_gives_up_saving
+case_daemon_never_saved
 echo "# disk faults took $((SECONDS - T0))s"
 finish
