@@ -5,6 +5,7 @@
 
 #include "api.h"
 #include "json.h"
+#include "judge.h"
 
 enum status_class api_status_class(const char *s) {
         static const char *const failed[] = { "FAILED", "ERROR", "CANCELLED", "CANCELED", "ABORTED" };
@@ -114,15 +115,6 @@ static int fail(char **ret_err, const char *fmt, ...) {
         return -EPROTO;
 }
 
-static const char *json_type_name(yajl_val v) {
-        if (YAJL_IS_STRING(v)) return "a string";
-        if (YAJL_IS_NUMBER(v)) return "a number";
-        if (YAJL_IS_OBJECT(v)) return "an object";
-        if (YAJL_IS_ARRAY(v)) return "an array";
-        if (YAJL_IS_TRUE(v) || YAJL_IS_FALSE(v)) return "a boolean";
-        return "null";
-}
-
 /* Parses body as a JSON object; the caller frees *ret with yajl_tree_free. */
 static int parse_object(const char *body, size_t len, yajl_val *ret, char **ret_err) {
         char err[256];
@@ -141,30 +133,25 @@ static int parse_object(const char *body, size_t len, yajl_val *ret, char **ret_
         return 0;
 }
 
-/* A required, non-empty string member. */
-static int get_id_string(yajl_val o, const char *key, char **ret, char **ret_err) {
+int api_parse_id(const char *body, size_t len, char **ret_id, char **ret_err) {
+        _cleanup_free_ char *reason = NULL;
+        if (judge_created(body, len, ret_id, &reason) != JUDGE_CLEAN)
+                return fail(ret_err, "%s", reason);
+        return 0;
+}
+
+/* A required string member, cleaned. */
+static int get_status_word(yajl_val o, const char *key, char **ret, char **ret_err) {
         yajl_val v = json_get(o, key);
         if (!v)
                 return fail(ret_err, "no \"%s\" in the answer", key);
         if (!YAJL_IS_STRING(v))
                 return fail(ret_err, "\"%s\" is %s, expected a string", key, json_type_name(v));
-        if (!*YAJL_GET_STRING(v))
-                return fail(ret_err, "\"%s\" is empty", key);
-        *ret = xstrdup(YAJL_GET_STRING(v));
+        *ret = text_clean_str(YAJL_GET_STRING(v), API_MAX_TEXT);
         return 0;
 }
 
-int api_parse_id(const char *body, size_t len, char **ret_id, char **ret_err) {
-        yajl_val o;
-        int r = parse_object(body, len, &o, ret_err);
-        if (r < 0)
-                return r;
-        r = get_id_string(o, "Id", ret_id, ret_err);
-        yajl_tree_free(o);
-        return r;
-}
-
-static char *dup_str(yajl_val o, const char *k) { return xstrdup(json_get_string(o, k)); }
+static char *dup_str(yajl_val o, const char *k) { return text_clean_str(json_get_string(o, k), API_MAX_TEXT); }
 
 static long long get_ll(yajl_val o, const char *k) {
         long long v = 0;
@@ -179,7 +166,7 @@ int api_parse_export_status(const char *body, size_t len, struct export_status *
         memset(s, 0, sizeof *s);
         if ((r = parse_object(body, len, &o, ret_err)) < 0)
                 return r;
-        if ((r = get_id_string(o, "Status", &s->status, ret_err)) < 0)
+        if ((r = get_status_word(o, "Status", &s->status, ret_err)) < 0)
                 goto out;
         s->id = dup_str(o, "id");
         s->file_id = dup_str(o, "FileId");
@@ -188,8 +175,8 @@ int api_parse_export_status(const char *body, size_t len, struct export_status *
         s->start_ms = get_ll(o, "StartTime");
         s->update_ms = get_ll(o, "LastUpdateTime");
         if ((st = json_get_array(o, "Statistics"))) {
-                s->stats = xcalloc(st->u.array.len ? st->u.array.len : 1, sizeof *s->stats);
-                for (size_t i = 0; i < st->u.array.len; i++) {
+                s->stats = xcalloc(MIN(st->u.array.len, API_MAX_RESULTS) + 1, sizeof *s->stats);
+                for (size_t i = 0; i < st->u.array.len && s->n_stats < API_MAX_RESULTS; i++) {
                         yajl_val e = st->u.array.values[i];
                         if (!YAJL_IS_OBJECT(e) || !json_get_string(e, "PackageName"))
                                 continue;
@@ -205,16 +192,21 @@ out:
 }
 
 /* Errors[] and Warnings[] entries are strings in practice; an object is
- * reduced to its message so the log line stays readable. */
-static char **string_list(yajl_val arr, size_t *ret_n) {
+ * reduced to its message so the log line stays readable.  Keeps at most
+ * *budget of them (and lowers it); *ret_total counts them all. */
+static char **string_list(yajl_val arr, size_t *budget, size_t *ret_n, size_t *ret_total) {
         char **v;
-        size_t n = 0;
+        size_t n = 0, keep;
 
-        *ret_n = 0;
+        *ret_n = *ret_total = 0;
         if (!YAJL_IS_ARRAY(arr) || arr->u.array.len == 0)
                 return NULL;
-        v = xcalloc(arr->u.array.len, sizeof *v);
-        for (size_t i = 0; i < arr->u.array.len; i++) {
+        *ret_total = arr->u.array.len;
+        keep = MIN(arr->u.array.len, *budget);
+        if (keep == 0)
+                return NULL;
+        v = xcalloc(keep, sizeof *v);
+        for (size_t i = 0; i < keep; i++) {
                 yajl_val e = arr->u.array.values[i];
                 const char *m = NULL;
                 if (YAJL_IS_STRING(e))
@@ -224,8 +216,9 @@ static char **string_list(yajl_val arr, size_t *ret_n) {
                         for (size_t k = 0; k < ELEMENTSOF(keys) && !m; k++)
                                 m = json_get_string(e, keys[k]);
                 }
-                v[n++] = xstrdup(m ? m : "(an entry without a message)");
+                v[n++] = text_clean_str(m ? m : "(an entry without a message)", API_MAX_TEXT);
         }
+        *budget -= n;
         *ret_n = n;
         return v;
 }
@@ -237,7 +230,7 @@ int api_parse_import_status(const char *body, size_t len, struct import_status *
         memset(s, 0, sizeof *s);
         if ((r = parse_object(body, len, &o, ret_err)) < 0)
                 return r;
-        if ((r = get_id_string(o, "Status", &s->status, ret_err)) < 0)
+        if ((r = get_status_word(o, "Status", &s->status, ret_err)) < 0)
                 goto out;
         s->id = dup_str(o, "id");
         s->file_id = dup_str(o, "FileId");
@@ -247,21 +240,25 @@ int api_parse_import_status(const char *body, size_t len, struct import_status *
         s->start_ms = get_ll(o, "StartTime");
         s->update_ms = get_ll(o, "LastUpdateTime");
         if ((res = json_get_array(o, "Results"))) {
-                s->results = xcalloc(res->u.array.len ? res->u.array.len : 1, sizeof *s->results);
-                for (size_t i = 0; i < res->u.array.len; i++) {
+                size_t err_budget = API_MAX_FINDINGS, warn_budget = API_MAX_FINDINGS;
+                s->results_total = res->u.array.len;
+                s->results = xcalloc(MIN(res->u.array.len, API_MAX_RESULTS) + 1, sizeof *s->results);
+                for (size_t i = 0; i < res->u.array.len && s->n_results < API_MAX_RESULTS; i++) {
                         yajl_val e = res->u.array.values[i], stats;
                         struct import_result *ir;
                         if (!YAJL_IS_OBJECT(e))
                                 continue;
                         ir = &s->results[s->n_results++];
-                        ir->package = xstrdup(json_get_string(e, "PackageName") ?: "(unnamed)");
+                        ir->package = text_clean_str(json_get_string(e, "PackageName") ?: "(unnamed)", API_MAX_TEXT);
                         stats = json_get(e, "Statistics");
                         ir->modified = get_ll(stats, "Modified");
                         ir->removed = get_ll(stats, "Removed");
                         ir->failed = get_ll(stats, "Failed");
                         ir->skipped = get_ll(stats, "Skipped");
-                        ir->errors = string_list(json_get(e, "Errors"), &ir->n_errors);
-                        ir->warnings = string_list(json_get(e, "Warnings"), &ir->n_warnings);
+                        ir->errors = string_list(json_get(e, "Errors"), &err_budget, &ir->n_errors,
+                                                 &ir->errors_total);
+                        ir->warnings = string_list(json_get(e, "Warnings"), &warn_budget, &ir->n_warnings,
+                                                   &ir->warnings_total);
                 }
         }
         if ((tot = json_get(o, "Totals")) && YAJL_IS_OBJECT(tot)) {
@@ -325,14 +322,15 @@ char *api_error_text(const char *body) {
                 for (size_t i = 0; v && i < ELEMENTSOF(keys); i++) {
                         const char *m = json_get_string(v, keys[i]);
                         if (m) {
-                                char *out = trim_dup(m, 300);
+                                _cleanup_free_ char *t = trim_dup(m, 1200);
                                 yajl_tree_free(v);
-                                return out;
+                                return text_clean_str(t, 300);
                         }
                 }
                 yajl_tree_free(v);
         }
-        return trim_dup(body, 300);
+        _cleanup_free_ char *t = trim_dup(body, 1200);
+        return text_clean_str(t, 300);
 }
 
 static void strv_free(char **v, size_t n) {
@@ -365,16 +363,18 @@ void import_status_free(struct import_status *s) {
         memset(s, 0, sizeof *s);
 }
 
+/* Results past API_MAX_RESULTS are not kept, so their findings are not
+ * counted here; the judge, which reads the whole answer, decides. */
 size_t import_status_n_errors(const struct import_status *s) {
         size_t n = 0;
         for (size_t i = 0; i < s->n_results; i++)
-                n += s->results[i].n_errors;
+                n += MAX(s->results[i].errors_total, s->results[i].n_errors);
         return n;
 }
 
 size_t import_status_n_warnings(const struct import_status *s) {
         size_t n = 0;
         for (size_t i = 0; i < s->n_results; i++)
-                n += s->results[i].n_warnings;
+                n += MAX(s->results[i].warnings_total, s->results[i].n_warnings);
         return n;
 }

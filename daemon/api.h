@@ -15,13 +15,22 @@ struct part_stat {              /* export: Statistics[] */
         long long items;
 };
 
+/* What a decoded status keeps of an answer, so that a job file has a size
+ * limit by construction (store.h STORE_MAX_FILE): every string at most
+ * API_MAX_TEXT bytes, at most API_MAX_RESULTS results or statistics, and
+ * at most API_MAX_FINDINGS errors and as many warnings per status; the
+ * counts of all of them are kept beside. */
+#define API_MAX_TEXT 512
+#define API_MAX_RESULTS 64
+#define API_MAX_FINDINGS 50
+
 struct import_result {          /* import: Results[] */
         char *package;
         long long modified, removed, failed, skipped;
-        char **errors;
-        size_t n_errors;
+        char **errors;          /* the first n_errors of errors_total */
+        size_t n_errors, errors_total;
         char **warnings;
-        size_t n_warnings;
+        size_t n_warnings, warnings_total;
 };
 
 struct totals {
@@ -47,7 +56,7 @@ struct import_status {
         bool studio_locked, system_locked;
         long long start_ms, update_ms;
         struct import_result *results;
-        size_t n_results;
+        size_t n_results, results_total;        /* kept, and in the answer */
         struct totals totals;
         bool has_totals;
 };
@@ -67,9 +76,11 @@ char *api_body_import(const char *file_id);
  * it with secret_free. */
 char *api_body_login(const char *tenant, const char *user, const char *password, const char *role);
 
-/* Decoders.  body holds len bytes and body[len] is NUL.  Each returns 0, or -EPROTO with a
- * malloc'd *ret_err naming what is wrong ("not JSON: ...", "no \"Id\" in
- * the answer", "\"Id\" is a number, expected a string"). */
+/* Decoders for what a job keeps and shows.  They decide nothing: the
+ * verdicts are judge.c's.  Every string is cleaned (util.h text_clean) and
+ * bounded as said above.  body holds len bytes and body[len] is NUL.  Each
+ * returns 0, or -EPROTO with a malloc'd *ret_err naming what is wrong.
+ * api_parse_id accepts exactly what judge_created passes. */
 int api_parse_id(const char *body, size_t len, char **ret_id, char **ret_err);
 int api_parse_export_status(const char *body, size_t len, struct export_status *ret, char **ret_err);
 int api_parse_import_status(const char *body, size_t len, struct import_status *ret, char **ret_err);
@@ -83,7 +94,8 @@ char *api_error_text(const char *body);
 
 void export_status_free(struct export_status *s);
 void import_status_free(struct import_status *s);
-/* Number of errors over all Results[] (Totals.Failed counts on top). */
+/* Number of errors over all Results[] of the answer, kept or not
+ * (Totals.Failed counts on top). */
 size_t import_status_n_errors(const struct import_status *s);
 size_t import_status_n_warnings(const struct import_status *s);
 

@@ -1021,6 +1021,15 @@ static void h_promo_name(struct ctx *x, const char *path, struct node *v, void *
                 err(x, v, path, "'%.64s' is not a valid name (1-%d characters of A-Z a-z 0-9 . _ -)", s, NAME_MAX_LEN);
                 return;
         }
+        /* A job's id and file name start with its promotion's name, and the
+         * store skips names that start with '.' (its temp files): a job of
+         * ".nightly" would be saved but never found again, and the next run
+         * would not know of it. */
+        if (s[0] == '.') {
+                err(x, v, path, "'%.64s' is not a valid promotion name: it must not start with '.' "
+                    "(its job files would be hidden)", s);
+                return;
+        }
         *(char **) field = xstrdup(s);
 }
 

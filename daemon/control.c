@@ -13,23 +13,74 @@
 
 #define MAX_REQUEST 512
 
+/* At most this many control connections at once.  dev2prodctl opens one
+ * per command and closes it after one line, so real use needs a handful;
+ * 64 leaves room for scripts running dev2prodctl in parallel while
+ * bounding what the socket may cost: one descriptor each (the descriptors
+ * that curl's connections, the package files and the job files need come
+ * from the same RLIMIT_NOFILE, 1024 by default) and ~1 KiB of memory.  At
+ * the cap the listening socket is switched off until a connection closes:
+ * further clients wait in the kernel's backlog (listen(), below), which is
+ * the right back-pressure, instead of being accepted and dropped. */
+#define MAX_CONNECTIONS 64
+#define LISTEN_BACKLOG 16
+/* A client that has not sent its whole line by then is dropped, so idle
+ * connections cannot hold the slots forever.  dev2prodctl sends its line
+ * right after connect(). */
+#define CONN_TIMEOUT_USEC (5 * USEC_PER_SEC)
+/* After accept4 fails for lack of descriptors or memory (EMFILE, ENFILE,
+ * ENOBUFS, ENOMEM) the connection stays queued and the socket stays
+ * readable: polling it again at once would spin.  The socket rests this
+ * long instead, then is tried again. */
+#define ACCEPT_BACKOFF_USEC (1 * USEC_PER_SEC)
+
+struct conn;
+
 struct control {
         sd_event_source *listener;
+        sd_event_source *backoff;       /* re-enables the listener after a failed accept */
         char *path;
         struct daemon *daemon;
+        struct conn *conns;             /* open connections (a list, freed at close) */
+        unsigned n_conns;
+        bool backing_off;               /* accept4 failed: resting until the timer fires */
+        bool shortage_logged;           /* the current shortage was logged (once per episode) */
+        bool closing;                   /* control_close(): the loop may be finished */
 };
 
 struct conn {
         struct control *ctl;
+        struct conn *prev, *next;
         sd_event_source *io, *timeout;
         char buf[MAX_REQUEST + 1];
         size_t len;
 };
 
+/* The listener takes connections unless the cap is reached or it rests
+ * after a failed accept. */
+static void update_listener(struct control *ctl) {
+        bool on = ctl->n_conns < MAX_CONNECTIONS && !ctl->backing_off;
+        int r = sd_event_source_set_enabled(ctl->listener, on ? SD_EVENT_ON : SD_EVENT_OFF);
+        if (r < 0)
+                log_warning_errno(r, "control socket %s: cannot switch its listener %s", ctl->path,
+                                  on ? "on" : "off");
+}
+
 static void conn_free(struct conn *c) {
+        struct control *ctl = c->ctl;
+
         sd_event_source_disable_unref(c->io);      /* closes the fd (io_fd_own) */
         sd_event_source_disable_unref(c->timeout);
+        if (c->prev)
+                c->prev->next = c->next;
+        else
+                ctl->conns = c->next;
+        if (c->next)
+                c->next->prev = c->prev;
+        ctl->n_conns--;
         free(c);
+        if (ctl->n_conns == MAX_CONNECTIONS - 1 && !ctl->closing)
+                update_listener(ctl);   /* a slot is free again */
 }
 
 static void answer(struct conn *c, const char *line) {
@@ -88,27 +139,87 @@ static int on_conn_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
+static int on_backoff(sd_event_source *s, uint64_t usec, void *userdata) {
+        struct control *ctl = userdata;
+        ctl->backing_off = false;
+        update_listener(ctl);
+        return 0;
+}
+
+/* accept4 failed for lack of descriptors or memory: rest, and say so once
+ * per shortage (a shortage ends at the next accepted connection). */
+static void accept_shortage(struct control *ctl, int err) {
+        int r;
+
+        if (!ctl->shortage_logged) {
+                ctl->shortage_logged = true;
+                log_warning("control socket %s: cannot accept a connection: %s; %s; trying again every "
+                            "second, without a word until it works", ctl->path, strerror(err),
+                            err == EMFILE ? "the daemon has used up its descriptors (raise LimitNOFILE=)" :
+                            err == ENFILE ? "the system has used up its descriptors" :
+                            "the system is short of memory");
+        }
+        r = sd_event_source_set_time_relative(ctl->backoff, ACCEPT_BACKOFF_USEC);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(ctl->backoff, SD_EVENT_ONESHOT);
+        if (r < 0) {
+                /* without the timer the listener would never come back:
+                 * keep it on (at worst this spins, as before) */
+                log_warning_errno(r, "control socket %s: cannot arm the accept back-off timer", ctl->path);
+                return;
+        }
+        ctl->backing_off = true;
+        update_listener(ctl);
+}
+
 static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         struct control *ctl = userdata;
+        sd_event *e = sd_event_source_get_event(s);
         struct conn *c;
-        int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC), r;
 
-        if (cfd < 0)
+        if (cfd < 0) {
+                if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+                        accept_shortage(ctl, errno);
+                /* else ECONNABORTED (the client gave up), EAGAIN (someone
+                 * else took it), EINTR, a protocol error: nothing to do */
                 return 0;
+        }
+        ctl->shortage_logged = false;
         /* Who may connect is decided by the socket's mode (0660, owner and
          * the service's group) and its folder's; a peer check here would
          * see only the primary group and refuse members of a supplementary
          * one, so the file system's answer is the only one. */
         c = xcalloc(1, sizeof *c);
         c->ctl = ctl;
-        if (sd_event_add_io(sd_event_source_get_event(s), &c->io, cfd, EPOLLIN, on_conn_io, c) < 0) {
+        r = sd_event_add_io(e, &c->io, cfd, EPOLLIN, on_conn_io, c);
+        if (r < 0) {
+                log_warning_errno(r, "control socket %s: cannot watch a new connection; dropped", ctl->path);
                 close(cfd);
                 free(c);
                 return 0;
         }
-        sd_event_source_set_io_fd_own(c->io, true);
-        sd_event_add_time_relative(sd_event_source_get_event(s), &c->timeout, CLOCK_MONOTONIC,
-                                   5 * USEC_PER_SEC, 0, on_conn_timeout, c);
+        r = sd_event_source_set_io_fd_own(c->io, true);
+        if (r < 0) {
+                sd_event_source_disable_unref(c->io);
+                close(cfd);
+                free(c);
+                return 0;
+        }
+        r = sd_event_add_time_relative(e, &c->timeout, CLOCK_MONOTONIC, CONN_TIMEOUT_USEC, 0, on_conn_timeout, c);
+        if (r < 0) {
+                /* without its timeout an idle client could keep the slot */
+                log_warning_errno(r, "control socket %s: cannot time a new connection; dropped", ctl->path);
+                sd_event_source_disable_unref(c->io);
+                free(c);
+                return 0;
+        }
+        c->next = ctl->conns;
+        if (c->next)
+                c->next->prev = c;
+        ctl->conns = c;
+        if (++ctl->n_conns >= MAX_CONNECTIONS)
+                update_listener(ctl);   /* full: the rest wait in the backlog */
         return 0;
 }
 
@@ -131,7 +242,8 @@ int control_open(sd_event *e, const char *path, struct daemon *d, struct control
         if (fd < 0)
                 return -errno;
         (void) unlink(path);    /* a stale socket of a killed daemon; we hold the state lock */
-        if (bind(fd, (struct sockaddr *) &sa, sizeof sa) < 0 || chmod(path, 0660) < 0 || listen(fd, 16) < 0) {
+        if (bind(fd, (struct sockaddr *) &sa, sizeof sa) < 0 || chmod(path, 0660) < 0 ||
+            listen(fd, LISTEN_BACKLOG) < 0) {
                 r = -errno;
                 close(fd);
                 return r;
@@ -142,18 +254,37 @@ int control_open(sd_event *e, const char *path, struct daemon *d, struct control
         r = sd_event_add_io(e, &ctl->listener, fd, EPOLLIN, on_accept, ctl);
         if (r < 0) {
                 close(fd);
-                free(ctl->path);
-                free(ctl);
-                return r;
+                goto fail;
         }
-        sd_event_source_set_io_fd_own(ctl->listener, true);
+        r = sd_event_source_set_io_fd_own(ctl->listener, true);
+        if (r < 0) {
+                ctl->listener = sd_event_source_disable_unref(ctl->listener);
+                close(fd);
+                goto fail;
+        }
+        r = sd_event_add_time_relative(e, &ctl->backoff, CLOCK_MONOTONIC, ACCEPT_BACKOFF_USEC, 0, on_backoff, ctl);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(ctl->backoff, SD_EVENT_OFF);
+        if (r < 0)
+                goto fail;
         *ret = ctl;
         return 0;
+fail:
+        sd_event_source_disable_unref(ctl->backoff);
+        sd_event_source_disable_unref(ctl->listener);   /* closes fd once it owns it */
+        (void) unlink(path);
+        free(ctl->path);
+        free(ctl);
+        return r;
 }
 
 void control_close(struct control *ctl) {
         if (!ctl)
                 return;
+        ctl->closing = true;
+        while (ctl->conns)
+                conn_free(ctl->conns);
+        sd_event_source_disable_unref(ctl->backoff);
         sd_event_source_disable_unref(ctl->listener);
         (void) unlink(ctl->path);
         free(ctl->path);

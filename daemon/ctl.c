@@ -626,6 +626,13 @@ static void show_import_status(const char *title, const char *id, const struct i
                 for (size_t k = 0; k < r->n_warnings; k++)
                         linef("    warning: %s", r->warnings[k]);
         }
+        /* a job keeps a bounded part of a large answer (api.h API_MAX_*) */
+        size_t kept = 0, all = import_status_n_errors(s) + import_status_n_warnings(s);
+        for (size_t i = 0; i < s->n_results; i++)
+                kept += s->results[i].n_errors + s->results[i].n_warnings;
+        if (kept < all || s->n_results < s->results_total)
+                linef("  (kept: %zu of %zu results, %zu of %zu errors and warnings; the server has them all)",
+                      s->n_results, MAX(s->results_total, s->n_results), kept, all);
 }
 
 static void show_job(const struct job *j) {

@@ -24,17 +24,21 @@ struct daemon {
         struct config *config;
         struct scheduler sched;
         sd_event_source *sched_timer, *status_timer, *reaper;
+        sd_event_source *clock_watch;   /* the realtime clock was set: schedule() again */
         struct slot *slots;
         size_t n_slots;
         unsigned running;
         struct control *control;
         int lock_fd;
+        struct held { char *promotion, *path; } *held;  /* see held_by() */
+        size_t n_held;
         char status[1024];              /* last STATUS= sent */
         uint64_t status_usec;           /* when (CLOCK_MONOTONIC) */
 };
 
 static void update_status(struct daemon *d);
 static void start_more(struct daemon *d);
+static const char *held_by(struct daemon *d, const char *promotion);
 
 /* ---- jobs ---------------------------------------------------------------- */
 
@@ -147,6 +151,7 @@ static int create_job(struct daemon *d, const struct promotion *p, uint64_t due_
 
 int daemon_start_manual(struct daemon *d, const char *name, char **ret_id, char **ret_err) {
         const struct promotion *p = config_find_promotion(d->config, name);
+        const char *held;
         struct slot *s;
         int r;
 
@@ -157,6 +162,11 @@ int daemon_start_manual(struct daemon *d, const char *name, char **ret_id, char 
         if ((s = slot_of_promotion(d, name))) {
                 *ret_err = xasprintf("job %s of %s is still %s", s->job->id, name,
                                      s->started ? "running" : "queued");
+                return -EBUSY;
+        }
+        if ((held = held_by(d, name))) {
+                *ret_err = xasprintf("%s cannot be read and may hold an unfinished job of %s; inspect it and "
+                                     "move it out of %s first", held, name, d->engine.jobs_dir);
                 return -EBUSY;
         }
         r = create_job(d, p, now_realtime_usec(), true, ret_id);
@@ -182,8 +192,50 @@ int daemon_cancel(struct daemon *d, const char *id, char **ret_err) {
         return 0;
 }
 
-static int resume_one(struct job *j, void *userdata) {
+/* A job file that cannot be read holds its promotion: it may be an
+ * unfinished job, perhaps one whose import was sent, and another job of
+ * the promotion could import twice.  The hold ends when the file is gone
+ * (an operator moved it away) or can be read again. */
+static const char *held_by(struct daemon *d, const char *promotion) {
+        for (size_t i = 0; i < d->n_held; i++)
+                if (streq(d->held[i].promotion, promotion)) {
+                        _cleanup_free_ char *err = NULL;
+                        struct job *j = NULL;
+                        if (store_load(d->held[i].path, &j, &err) == -ENOENT || (j && job_state_is_final(j->state))) {
+                                log_notice("%s: %s is gone or finished; the promotion runs again", promotion,
+                                           d->held[i].path);
+                                job_free(j);
+                                free(d->held[i].promotion);
+                                free(d->held[i].path);
+                                d->held[i] = d->held[--d->n_held];
+                                return NULL;
+                        }
+                        job_free(j);
+                        return d->held[i].path;
+                }
+        return NULL;
+}
+
+static void hold(struct daemon *d, const char *promotion, const char *id) {
+        d->held = xrealloc(d->held, (d->n_held + 1) * sizeof *d->held);
+        d->held[d->n_held++] = (struct held) { xstrdup(promotion), store_job_path(d->engine.jobs_dir, id) };
+        log_error("%s: %s cannot be read and may hold an unfinished job; the promotion is held (no new job "
+                  "starts) until the file is inspected and moved out of %s", promotion,
+                  d->held[d->n_held - 1].path, d->engine.jobs_dir);
+}
+
+static int resume_one(struct store_entry *e, void *userdata) {
         struct daemon *d = userdata;
+        struct job *j = e->job;
+        if (!j) {
+                if (e->promotion && config_find_promotion(d->config, e->promotion))
+                        hold(d, e->promotion, e->id);
+                else if (e->promotion)
+                        log_warning("%s: not a promotion of %s; the file is left alone", e->id, d->config->path);
+                return 0;
+        }
+        if (e->newer_id)
+                j->superseded_by = xstrdup(e->newer_id);
         if (slot_of_promotion(d, j->promotion)) {
                 log_warning("job %s: another unfinished job of %s runs first", j->id, j->promotion);
                 job_free(j);
@@ -204,6 +256,7 @@ static void resume_jobs(struct daemon *d) {
 
 static void on_due(void *userdata, const struct promotion *p, time_t due, bool missed) {
         struct daemon *d = userdata;
+        const char *held;
         struct slot *s;
         char when[64];
         struct tm tm;
@@ -218,6 +271,11 @@ static void on_due(void *userdata, const struct promotion *p, time_t due, bool m
         if ((s = slot_of_promotion(d, p->name))) {
                 log_warning("%s: skipping the run due at %s: job %s is still %s", p->name, when, s->job->id,
                             s->started ? "running" : "queued");
+                return;
+        }
+        if ((held = held_by(d, p->name))) {
+                log_error("%s: skipping the run due at %s: %s cannot be read and may hold an unfinished job; "
+                          "inspect it and move it out of %s", p->name, when, held, d->engine.jobs_dir);
                 return;
         }
         if (create_job(d, p, (uint64_t) due * USEC_PER_SEC, false, NULL) >= 0)
@@ -249,6 +307,20 @@ static void schedule(struct daemon *d) {
 
 static int on_sched_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         struct daemon *d = userdata;
+        schedule(d);
+        update_status(d);
+        return 0;
+}
+
+/* The realtime clock was set (an NTP step, date -s): the timer's due time
+ * may now be far off either way, so count again at once (scheduler.c,
+ * clamp_future(), says how a step back is handled). */
+static int on_clock_set(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        struct daemon *d = userdata;
+
+        if (!scheduler_clock_watch_fired(fd))
+                return 0;
+        log_notice("the system clock was set; due times are counted again");
         schedule(d);
         update_status(d);
         return 0;
@@ -426,6 +498,15 @@ int daemon_run(struct config *c) {
         sd_event_add_defer(d.event, &d.reaper, on_reap, &d);
         sd_event_source_set_enabled(d.reaper, SD_EVENT_OFF);
         sd_event_add_time(d.event, &d.sched_timer, CLOCK_REALTIME, UINT64_MAX, USEC_PER_SEC, on_sched_timer, &d);
+        r = scheduler_clock_watch_open();
+        if (r >= 0 && sd_event_add_io(d.event, &d.clock_watch, r, EPOLLIN, on_clock_set, &d) >= 0)
+                (void) sd_event_source_set_io_fd_own(d.clock_watch, true);
+        else {
+                if (r >= 0)
+                        close(r);
+                log_warning("cannot watch the system clock; after it is set back, scheduled runs wait until "
+                            "it catches up");
+        }
         sd_event_add_time_relative(d.event, &d.status_timer, CLOCK_MONOTONIC, 2 * USEC_PER_SEC, 0, on_status_timer, &d);
         sd_event_source_set_enabled(d.status_timer, SD_EVENT_OFF);
 
@@ -460,8 +541,14 @@ int daemon_run(struct config *c) {
         for (size_t i = 0; i < d.n_slots; i++)
                 job_free(d.slots[i].job);
         free(d.slots);
+        for (size_t i = 0; i < d.n_held; i++) {
+                free(d.held[i].promotion);
+                free(d.held[i].path);
+        }
+        free(d.held);
         control_close(d.control);
         sd_event_source_disable_unref(d.sched_timer);
+        sd_event_source_disable_unref(d.clock_watch);
         sd_event_source_disable_unref(d.status_timer);
         sd_event_source_disable_unref(d.reaper);
         scheduler_free(&d.sched);

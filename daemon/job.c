@@ -11,8 +11,11 @@
  *     logged).  The import is not: the job fails with "outcome unknown" and
  *     says how to check, because importing twice into production is the one
  *     mistake this daemon must never make.
- *  4. The import is sent only after a dry run that COMPLETED with no errors,
- *     Totals.Failed == 0 and (with on_warnings: stop) no warnings.
+ *  4. The import is sent only after judge.c found the dry run's final
+ *     status positively clean; any answer it cannot read is a rejection.
+ *  5. Once the import request may have left, the job ends only with the
+ *     import's verdict or as "import-outcome-unknown" (end_job), whatever
+ *     stops it: a cancel, a timeout, retries run out, auth, a reload.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -22,6 +25,7 @@
 #include "engine.h"
 #include "http.h"
 #include "job.h"
+#include "judge.h"
 #include "log.h"
 #include "retry.h"
 #include "store.h"
@@ -164,6 +168,7 @@ void job_free(struct job *j) {
         import_status_free(&j->dry_run);
         free(j->import_id);
         import_status_free(&j->import);
+        free(j->superseded_by);
         free(j);
 }
 
@@ -233,6 +238,24 @@ static void arm_timer(struct job *j, uint64_t delay_usec) {
  * stops with its last good file untouched. */
 static bool save(struct job *j) {
         int r = store_save(eng(j)->jobs_dir, j);
+        if (r == -EINVAL || r == -EFBIG) {
+                /* Not the disk: the record itself cannot be written, and
+                 * waiting will not change that.  Every server text is
+                 * cleaned and bounded before it is kept, so this is a bug;
+                 * the statuses kept for `show` are what could carry it, and
+                 * the job's progress does not depend on them: drop them and
+                 * save what the job needs to go on. */
+                struct log_ctx c = job_ctx(j);
+                log_full(LOG_ERR, r, &c, NULL, "the job's record cannot be written (not a disk problem: a bug, "
+                         "please report it); saving it without the statuses kept for `dev2prodctl show`");
+                struct export_status e = { .status = TAKE_PTR(j->export.status),
+                                           .file_id = TAKE_PTR(j->export.file_id) };
+                export_status_free(&j->export);
+                j->export = e;          /* the download needs its file id */
+                import_status_free(&j->dry_run);
+                import_status_free(&j->import);
+                r = store_save(eng(j)->jobs_dir, j);
+        }
         if (r >= 0) {
                 j->saved_state = j->state;
                 j->save_failures = 0;
@@ -271,6 +294,16 @@ static void after_save(struct job *j) {
                 start_state(j);
 }
 
+static void step_clock_start(struct job *j, uint64_t base_usec) {
+        j->step_mono_usec = now_monotonic_usec();
+        j->step_base_usec = base_usec;
+}
+
+static uint64_t step_elapsed_usec(const struct job *j) {
+        uint64_t now = now_monotonic_usec();
+        return j->step_base_usec + (now > j->step_mono_usec ? now - j->step_mono_usec : 0);
+}
+
 static void transition(struct job *j, enum job_state next) {
         uint64_t now = now_realtime_usec();
 
@@ -282,6 +315,7 @@ static void transition(struct job *j, enum job_state next) {
                 j->steps[next].started_usec = now;
                 j->steps[next].finished_usec = 0;
                 j->steps[next].attempts = 0;
+                step_clock_start(j, 0);
         } else {
                 j->finished_usec = now;
                 /* The package is not history.  Removed before the final state
@@ -294,53 +328,106 @@ static void transition(struct job *j, enum job_state next) {
                 after_save(j);
 }
 
-/* Ends the job in final state `end`, with its message (and failure code). */
+/* The import request may have reached the target: it was handed to the
+ * network at least once, or its answer was saved. */
+static bool import_may_have_left(const struct job *j) {
+        return (j->state == JOB_IMPORT && j->steps[JOB_IMPORT].attempts > 0) || j->state == JOB_IMPORT_POLL;
+}
+
+static bool is_import_verdict(const char *code) {
+        return code && (streq(code, "import-failed") || streq(code, "import-outcome-unknown"));
+}
+
+/* The message of an import-outcome-unknown ending: never send it again,
+ * say what happened and how the operator finds out. */
+static char *import_unknown_text(const struct job *j, const char *what) {
+        return xasprintf("%s; the import may or may not have run, so it is not sent again. Check the import history "
+                         "of tenant %s (%s/rest/%s/dev2prod/import/...) for FileId %s, then run the promotion "
+                         "again if nothing was imported",
+                         what, j->to.name, j->to.url, j->to.tenant_id, strempty(j->target_file_id));
+}
+
+/* Bounds every message a job keeps: its pieces are cleaned already, but a
+ * message is saved and shown, and nothing unbounded belongs in a job file. */
+#define JOB_MAX_MESSAGE 4096
+
+/* Ends the job in final state `end`, with its message (and failure code).
+ * Once the import may have left, any ending but the import's own verdict
+ * becomes import-outcome-unknown: whatever stopped the job (a cancel, a
+ * timeout, retries run out, a refused credential, a tenant changed by a
+ * reload) says nothing of whether the import ran, and any other failure
+ * code would invite running the promotion again, that is a second import. */
 static void end_job(struct job *j, enum job_state end, const char *code, const char *fmt, va_list ap) _printf_(4, 0);
 static void end_job(struct job *j, enum job_state end, const char *code, const char *fmt, va_list ap) {
+        _cleanup_free_ char *raw = xvasprintf(fmt, ap);
+
+        if (end != JOB_SUCCEEDED && import_may_have_left(j) && !is_import_verdict(code)) {
+                char *m = import_unknown_text(j, raw);
+                free(raw);
+                raw = m;
+                end = JOB_FAILED;
+                code = "import-outcome-unknown";
+        }
         free(j->message);
-        j->message = xvasprintf(fmt, ap);
+        j->message = text_clean_str(raw, JOB_MAX_MESSAGE);
         if (code)
                 set_str(&j->failure, code);
         if (end == JOB_SUCCEEDED)
                 jlog(j, LOG_NOTICE, MSGID_JOB_SUCCEEDED, "job succeeded: %s", j->message);
+        else if (end == JOB_CANCELLED)
+                jlog(j, LOG_NOTICE, MSGID_JOB_FAILED, "job cancelled: %s", j->message);
         else
                 jlog(j, LOG_ERR, MSGID_JOB_FAILED, "job failed: %s", j->message);
         transition(j, end);
 }
 
-static void job_fail(struct job *j, const char *code, const char *fmt, ...) _printf_(3, 4);
-static void job_fail(struct job *j, const char *code, const char *fmt, ...) {
+static void job_end(struct job *j, enum job_state end, const char *code, const char *fmt, ...) _printf_(4, 5);
+static void job_end(struct job *j, enum job_state end, const char *code, const char *fmt, ...) {
         va_list ap;
         va_start(ap, fmt);
-        end_job(j, JOB_FAILED, code, fmt, ap);
+        end_job(j, end, code, fmt, ap);
         va_end(ap);
 }
+#define job_fail(j, code, ...) job_end((j), JOB_FAILED, (code), __VA_ARGS__)
+#define succeed(j, ...) job_end((j), JOB_SUCCEEDED, NULL, __VA_ARGS__)
 
-static void succeed(struct job *j, const char *fmt, ...) _printf_(2, 3);
-static void succeed(struct job *j, const char *fmt, ...) {
-        va_list ap;
-        va_start(ap, fmt);
-        end_job(j, JOB_SUCCEEDED, NULL, fmt, ap);
-        va_end(ap);
-}
-
-/* The import may have run and nobody can tell us: never send it again,
- * say what happened and how the operator finds out. */
+/* The import may have run and nobody can tell us. */
 static void fail_import_unknown(struct job *j, const char *what) {
-        job_fail(j, "import-outcome-unknown",
-                 "%s; the import may or may not have run, so it is not sent again. Check the import history "
-                 "of tenant %s (%s/rest/%s/dev2prod/import/...) for FileId %s, then run the promotion "
-                 "again if nothing was imported",
-                 what, j->to.name, j->to.url, j->to.tenant_id, j->target_file_id);
+        _cleanup_free_ char *m = import_unknown_text(j, what);
+        job_fail(j, "import-outcome-unknown", "%s", m);
 }
 
 /* ---- the generic request cycle ----------------------------------------- */
 
 static void on_done(struct http_req *req, const struct http_result *res, void *userdata);
 
-static const struct tenant *live_tenant(struct job *j) {
+/* The tenant this state's request goes to, as configured now.  A job keeps
+ * the url and tenant id it started with (they are in its file) and reads
+ * the credential live, so a rotated key is used at once.  If a reload or a
+ * restart gave the name another url or tenant id, the credential now
+ * configured is for another server: sending it to the job's url, or the
+ * job's request to the new url, would mix two identities.  NULL then (and
+ * when the tenant is gone), with *ret_why saying what changed. */
+static const struct tenant *live_tenant(struct job *j, char **ret_why) {
         const struct job_tenant *jt = side_tenant(j, steps[j->state].side);
-        return engine_tenant(eng(j), jt->name);
+        const struct tenant *t = engine_tenant(eng(j), jt->name);
+
+        if (!t) {
+                *ret_why = xasprintf("tenant '%s' is no longer in the configuration", jt->name);
+                return NULL;
+        }
+        if (!streq_ptr(t->url, jt->url) || !streq_ptr(t->tenant_id, jt->tenant_id)) {
+                *ret_why = xasprintf("tenant '%s' was %s (id %s) when the job started and is now %s (id %s) in the "
+                                     "configuration; a job never mixes the two, so it stops here",
+                                     jt->name, jt->url, jt->tenant_id, t->url, t->tenant_id);
+                return NULL;
+        }
+        *ret_why = NULL;
+        return t;
+}
+
+static void fail_tenant_changed(struct job *j, const char *why) {
+        job_fail(j, "config", "%s; run the promotion again to use the new settings", why);
 }
 
 static void outgoing_free(struct outgoing *o) {
@@ -377,15 +464,14 @@ static void send_login(struct job *j, const struct tenant *t) {
 
 static void send_request(struct job *j) {
         const struct step *s = &steps[j->state];
-        const struct tenant *t = live_tenant(j);
+        _cleanup_free_ char *why = NULL;
+        const struct tenant *t = live_tenant(j, &why);
         struct outgoing o = { .rq = { .download_fd = -1 }, .fd = -1 };
         char *auth = NULL;
         int r;
 
         if (!t) {
-                job_fail(j, "config", "tenant '%s' is no longer in the configuration; "
-                         "put it back (same name) and run the promotion again",
-                         side_tenant(j, s->side)->name);
+                fail_tenant_changed(j, why);
                 return;
         }
         r = auth_header(&eng(j)->auth, t, &auth);
@@ -429,6 +515,7 @@ void job_continue(struct job *j) {
         jlog(j, LOG_INFO, NULL, "tenant %s is free; continuing", j->to.name);
         /* the step starts now: the wait before it shows as a gap in `show` */
         j->steps[j->state].started_usec = now_realtime_usec();
+        step_clock_start(j, 0);
         start_state(j);
 }
 
@@ -460,11 +547,9 @@ static void retry_later(struct job *j, const char *what, long retry_after) {
 }
 
 static void poll_later(struct job *j) {
-        const struct step_record *sr = &j->steps[j->state];
-        uint64_t now = now_realtime_usec();
         char dbuf[32];
 
-        if (sr->started_usec && now - sr->started_usec >= j->settings.step_timeout_usec) {
+        if (step_elapsed_usec(j) >= j->settings.step_timeout_usec) {
                 job_fail(j, "timeout", "%s did not finish within step_timeout (%s)", steps[j->state].name,
                          format_duration(dbuf, sizeof dbuf, j->settings.step_timeout_usec));
                 return;
@@ -474,7 +559,8 @@ static void poll_later(struct job *j) {
 }
 
 static void on_login_done(struct job *j, const struct http_result *res) {
-        const struct tenant *t = live_tenant(j);
+        _cleanup_free_ char *why = NULL;
+        const struct tenant *t = live_tenant(j, &why);
         enum outcome oc = retry_classify(res, REQ_READ);
         _cleanup_free_ char *desc = NULL, *err = NULL;
         char *key = NULL;
@@ -547,7 +633,8 @@ static void on_done(struct http_req *req, const struct http_result *res, void *u
         case OUTCOME_OK:
                 break;
         case OUTCOME_AUTH: {
-                const struct tenant *t = live_tenant(j);
+                _cleanup_free_ char *why = NULL;
+                const struct tenant *t = live_tenant(j, &why);
                 if (t && t->auth.type == AUTH_SESSION && !j->session_renewed) {
                         j->session_renewed = true;
                         j->steps[j->state].attempts--;  /* refused unread: not a try */
@@ -632,36 +719,40 @@ static int prep_export_poll(struct job *j, struct outgoing *o) {
 }
 
 static enum verdict ans_export_poll(struct job *j, const struct http_result *res, enum job_state *next) {
+        _cleanup_free_ char *reason = NULL, *file_id = NULL, *err = NULL;
+        enum judgement v = judge_export_status(res->body.data, res->body.len, j->export_id, &file_id, &reason);
         struct export_status st;
-        _cleanup_free_ char *err = NULL;
 
-        if (api_parse_export_status(res->body.data, res->body.len, &st, &err) < 0) {
-                jlog(j, LOG_WARNING, NULL, "unreadable export status: %s", err);
+        switch (v) {
+        case JUDGE_GARBLED:
+                jlog(j, LOG_WARNING, NULL, "unreadable export status: %s", reason);
                 return V_UNREADABLE;
-        }
-        switch (api_status_class(st.status)) {
-        case STATUS_RUNNING:
-                jlog(j, LOG_DEBUG, NULL, "export %s: %s", j->export_id, st.status);
-                export_status_free(&st);
+        case JUDGE_RUNNING:
+                jlog(j, LOG_DEBUG, NULL, "export %s: still running", j->export_id);
                 return V_POLL;
-        case STATUS_FAILED:
-                export_status_free(&j->export);
-                j->export = st;
-                job_fail(j, "export-failed", "export %s of package %s ended with status %s on tenant %s",
-                         j->export_id, j->package, j->export.status, j->from.name);
+        case JUDGE_UNREADABLE:
+                job_fail(j, "bad-answer", "the status of export %s on tenant %s cannot be judged: %s; "
+                         "nothing was downloaded", j->export_id, j->from.name, reason);
                 return V_DONE;
-        case STATUS_COMPLETED:
+        case JUDGE_FAILED:
+        case JUDGE_CLEAN:
                 break;
         }
-        export_status_free(&j->export);
-        j->export = st;
-        if (!st.file_id || !*st.file_id) {
-                job_fail(j, "bad-answer", "export %s is COMPLETED but its status has no \"FileId\" field, "
-                         "so there is nothing to download", j->export_id);
+        /* what is kept and shown; the verdict above is the judge's */
+        if (api_parse_export_status(res->body.data, res->body.len, &st, &err) >= 0) {
+                export_status_free(&j->export);
+                j->export = st;
+        }
+        if (v == JUDGE_FAILED) {
+                job_fail(j, "export-failed", "export %s of package %s failed on tenant %s: %s",
+                         j->export_id, j->package, j->from.name, reason);
                 return V_DONE;
         }
+        /* the judged file id, whatever the decoder kept */
+        free(j->export.file_id);
+        j->export.file_id = TAKE_PTR(file_id);
         jlog(j, LOG_INFO, MSGID_STEP_DONE, "export %s completed: %s, %lld items, file %s",
-             j->export_id, strempty(st.bundle_name), st.item_count, st.file_id);
+             j->export_id, strempty(j->export.bundle_name), j->export.item_count, j->export.file_id);
         *next = JOB_DOWNLOAD;
         return V_NEXT;
 }
@@ -782,48 +873,69 @@ static char *totals_text(const struct import_status *st) {
                          st->totals.failed, st->totals.skipped);
 }
 
-/* Reads an import status into dest.  V_NEXT when terminal. */
-static enum verdict take_import_status(struct job *j, const struct http_result *res, struct import_status *dest) {
-        struct import_status st;
+/* Keeps what a final import status says, for the job file and `show`. */
+static void keep_import_status(struct job *j, const struct http_result *res, struct import_status *dest) {
         _cleanup_free_ char *err = NULL;
-
+        struct import_status st;
         if (api_parse_import_status(res->body.data, res->body.len, &st, &err) < 0) {
-                jlog(j, LOG_WARNING, NULL, "unreadable import status: %s", err);
-                return V_UNREADABLE;
-        }
-        if (api_status_class(st.status) == STATUS_RUNNING) {
-                jlog(j, LOG_DEBUG, NULL, "status %s%s", st.status,
-                     st.studio_locked || st.system_locked ? " (target locked)" : "");
-                import_status_free(&st);
-                return V_POLL;
+                jlog(j, LOG_WARNING, NULL, "the status cannot be kept: %s", err);
+                return;
         }
         import_status_free(dest);
         *dest = st;
-        return V_NEXT;
+}
+
+static struct judge_rules import_rules(const struct job *j, bool dry_run) {
+        return (struct judge_rules) {
+                .operation_id = dry_run ? j->dry_run_id : j->import_id,
+                .file_id = j->target_file_id,
+                .dry_run = dry_run,
+                .warnings_fail = dry_run && j->settings.on_warnings == ON_WARNINGS_STOP,
+        };
 }
 
 static enum verdict ans_dry_run_poll(struct job *j, const struct http_result *res, enum job_state *next) {
-        enum verdict v = take_import_status(j, res, &j->dry_run);
+        struct judge_rules rules = import_rules(j, true);
+        _cleanup_free_ char *reason = NULL, *tot = NULL;
+        enum judgement v = judge_import_status(res->body.data, res->body.len, &rules, &reason);
         const struct import_status *st = &j->dry_run;
-        size_t ne, nw;
-        _cleanup_free_ char *tot = NULL;
+        size_t nw;
 
-        if (v != V_NEXT)
-                return v;
-        ne = import_status_n_errors(st);
+        switch (v) {
+        case JUDGE_GARBLED:
+                jlog(j, LOG_WARNING, NULL, "unreadable dry-run status: %s", reason);
+                return V_UNREADABLE;
+        case JUDGE_RUNNING:
+                jlog(j, LOG_DEBUG, NULL, "dry run %s: still running", j->dry_run_id);
+                return V_POLL;
+        case JUDGE_UNREADABLE:
+                keep_import_status(j, res, &j->dry_run);
+                job_fail(j, "dry-run-unreadable", "dry run %s on tenant %s: the final status cannot be judged: %s; "
+                         "nothing was imported. Check the dry run on tenant %s and run the promotion again",
+                         j->dry_run_id, j->to.name, reason, j->to.name);
+                return V_DONE;
+        case JUDGE_FAILED:
+        case JUDGE_CLEAN:
+                break;
+        }
+        keep_import_status(j, res, &j->dry_run);
         nw = import_status_n_warnings(st);
         tot = totals_text(st);
-        if (api_status_class(st->status) == STATUS_FAILED || ne > 0 || st->totals.failed > 0) {
+        if (v == JUDGE_FAILED) {
+                /* the same answer judged again without on_warnings: stop
+                 * tells whether the warnings alone rejected it */
+                _cleanup_free_ char *r2 = NULL;
+                rules.warnings_fail = false;
+                if (judge_import_status(res->body.data, res->body.len, &rules, &r2) == JUDGE_CLEAN) {
+                        log_findings(j, st, false, MSGID_DRYRUN_REJECTED);
+                        job_fail(j, "dry-run-warnings", "dry run %s on tenant %s: %zu warning(s) and on_warnings: "
+                                 "stop; nothing was imported", j->dry_run_id, j->to.name, nw);
+                        return V_DONE;
+                }
                 log_findings(j, st, true, MSGID_DRYRUN_REJECTED);
-                job_fail(j, "dry-run-rejected", "dry run %s on tenant %s: status %s, %zu error(s), %s; "
+                job_fail(j, "dry-run-rejected", "dry run %s on tenant %s: %s (%zu error(s), %s); "
                          "nothing was imported. Fix the package on %s and run the promotion again",
-                         j->dry_run_id, j->to.name, st->status, ne, tot, j->from.name);
-                return V_DONE;
-        }
-        if (nw > 0 && j->settings.on_warnings == ON_WARNINGS_STOP) {
-                log_findings(j, st, false, MSGID_DRYRUN_REJECTED);
-                job_fail(j, "dry-run-warnings", "dry run %s on tenant %s: %zu warning(s) and on_warnings: stop; "
-                         "nothing was imported", j->dry_run_id, j->to.name, nw);
+                         j->dry_run_id, j->to.name, reason, import_status_n_errors(st), tot, j->from.name);
                 return V_DONE;
         }
         log_findings(j, st, false, NULL);
@@ -854,20 +966,36 @@ static enum verdict ans_import(struct job *j, const struct http_result *res, enu
         return V_NEXT;
 }
 
+/* Judged by the same rules as the dry run; after the import, an answer
+ * that cannot be judged leaves its outcome unknown. */
 static enum verdict ans_import_poll(struct job *j, const struct http_result *res, enum job_state *next) {
-        enum verdict v = take_import_status(j, res, &j->import);
+        struct judge_rules rules = import_rules(j, false);
+        _cleanup_free_ char *reason = NULL, *tot = NULL, *what = NULL;
+        enum judgement v = judge_import_status(res->body.data, res->body.len, &rules, &reason);
         const struct import_status *st = &j->import;
-        _cleanup_free_ char *tot = NULL;
-        size_t ne;
 
-        if (v != V_NEXT)
-                return v;
-        ne = import_status_n_errors(st);
+        switch (v) {
+        case JUDGE_GARBLED:
+                jlog(j, LOG_WARNING, NULL, "unreadable import status: %s", reason);
+                return V_UNREADABLE;
+        case JUDGE_RUNNING:
+                jlog(j, LOG_DEBUG, NULL, "import %s: still running", j->import_id);
+                return V_POLL;
+        case JUDGE_UNREADABLE:
+                keep_import_status(j, res, &j->import);
+                what = xasprintf("the final status of import %s cannot be judged: %s", j->import_id, reason);
+                fail_import_unknown(j, what);
+                return V_DONE;
+        case JUDGE_FAILED:
+        case JUDGE_CLEAN:
+                break;
+        }
+        keep_import_status(j, res, &j->import);
         tot = totals_text(st);
-        if (api_status_class(st->status) == STATUS_FAILED || ne > 0 || st->totals.failed > 0) {
+        if (v == JUDGE_FAILED) {
                 log_findings(j, st, true, NULL);
-                job_fail(j, "import-failed", "import %s on tenant %s ended with status %s, %zu error(s), %s",
-                         j->import_id, j->to.name, st->status, ne, tot);
+                job_fail(j, "import-failed", "import %s on tenant %s failed: %s (%zu error(s), %s)",
+                         j->import_id, j->to.name, reason, import_status_n_errors(st), tot);
                 return V_DONE;
         }
         log_findings(j, st, false, NULL);
@@ -876,6 +1004,22 @@ static enum verdict ans_import_poll(struct job *j, const struct http_result *res
 }
 
 /* ---- public entry points ------------------------------------------------ */
+
+/* A resumed step has been running since its saved (realtime) start.  A
+ * start in the future means the clock was stepped back since; the step's
+ * time then counts from now, and the log says so. */
+static void resume_step_clock(struct job *j) {
+        uint64_t now = now_realtime_usec(), started = j->steps[j->state].started_usec;
+        char a[32], b[32];
+
+        if (started > now) {
+                jlog(j, LOG_WARNING, NULL, "the clock (%s) is behind the start of this step (%s): it was set back; "
+                     "step_timeout counts from now", format_timestamp_utc(a, sizeof a, now),
+                     format_timestamp_utc(b, sizeof b, started));
+                step_clock_start(j, 0);
+        } else
+                step_clock_start(j, now - started);
+}
 
 void job_run(struct job *j, struct engine *e) {
         j->engine = e;
@@ -891,6 +1035,16 @@ void job_run(struct job *j, struct engine *e) {
                 log_full(LOG_NOTICE, 0, &c, MSGID_JOB_STARTED, "job started: promote package %s from %s to %s (%s)",
                          j->package, j->from.name, j->to.name, promo_mode_to_string(j->mode));
                 transition(j, j->state);
+                return;
+        }
+        resume_step_clock(j);
+        if (j->superseded_by && j->state < JOB_IMPORT) {
+                /* Only a save that gave up leaves an older job unfinished
+                 * while a newer one ran; going on could import the older
+                 * package over the newer one. */
+                job_fail(j, "superseded", "job %s of the same promotion is newer; this older job stops before "
+                         "its import so that an older package never replaces a newer one. Nothing was imported "
+                         "by this job", j->superseded_by);
                 return;
         }
         switch (steps[j->state].redo) {
@@ -938,10 +1092,9 @@ void job_suspend(struct job *j) {
 
 void job_cancel(struct job *j, const char *why) {
         job_suspend(j);
-        set_str(&j->failure, "cancelled");
-        set_str(&j->message, why);
-        jlog(j, LOG_NOTICE, MSGID_JOB_FAILED, "job cancelled: %s", why);
-        transition(j, JOB_CANCELLED);
+        /* after the import may have left, end_job records a cancel as
+         * import-outcome-unknown */
+        job_end(j, JOB_CANCELLED, "cancelled", "%s", why);
 }
 
 char *job_describe_progress(const struct job *j) {

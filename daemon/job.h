@@ -78,6 +78,15 @@ struct job {
         unsigned save_failures;         /* consecutive failed saves */
         bool save_pending;              /* the timer retries a failed save */
         bool on_disk;                   /* it has a job file (saved or loaded): it can resume */
+        /* step_timeout is measured on the monotonic clock from step_mono_usec,
+         * plus step_base_usec that had passed before (by the saved realtime
+         * start, when a job resumes): a clock stepped while the daemon runs
+         * neither times a poll out nor lets it run forever. */
+        uint64_t step_mono_usec, step_base_usec;
+        /* A newer job of the same promotion exists (set when an unfinished
+         * job is found at start): this one must not import an older
+         * package over a newer one, see job_run. */
+        char *superseded_by;
 };
 
 const char *job_state_to_string(enum job_state s);

@@ -19,6 +19,7 @@ static void first_line(char *s) {
 struct depth {
         unsigned cur;
         bool too_deep;
+        bool nul;
 };
 
 static int depth_open(void *ctx) {
@@ -36,10 +37,24 @@ static int depth_close(void *ctx) {
         return 1;
 }
 
-/* Only the nesting is tracked: without number or string callbacks yajl
- * checks the text exactly as with no callbacks at all. */
+/* A string holding U+0000 (written \u0000) reaches the tree as a C string
+ * cut at that character: "ab\u0000cd" would read as "ab".  Two readers
+ * would then disagree on the value, so such a text is not accepted. */
+static int string_check(void *ctx, const unsigned char *s, size_t len) {
+        struct depth *d = ctx;
+        if (memchr(s, 0, len)) {
+                d->nul = true;
+                return 0;
+        }
+        return 1;
+}
+
+/* The nesting and the strings are tracked; yajl checks the text exactly as
+ * with no callbacks at all (UTF-8 included: dont_validate_strings is off). */
 static const yajl_callbacks depth_callbacks = {
+        .yajl_string = string_check,
         .yajl_start_map = depth_open,
+        .yajl_map_key = string_check,
         .yajl_end_map = depth_close,
         .yajl_start_array = depth_open,
         .yajl_end_array = depth_close,
@@ -66,6 +81,12 @@ yajl_val json_parse(const char *text, size_t len, char *err, size_t errlen) {
         if (depth.too_deep) {
                 if (err && errlen)
                         snprintf(err, errlen, "nested deeper than %d levels", JSON_MAX_DEPTH);
+                yajl_free(h);
+                return NULL;
+        }
+        if (depth.nul) {
+                if (err && errlen)
+                        snprintf(err, errlen, "a string holds the character U+0000");
                 yajl_free(h);
                 return NULL;
         }
@@ -125,6 +146,16 @@ int json_get_bool(yajl_val obj, const char *key, bool *ret) {
 yajl_val json_get_array(yajl_val obj, const char *key) {
         yajl_val v = json_get(obj, key);
         return YAJL_IS_ARRAY(v) ? v : NULL;
+}
+
+const char *json_type_name(yajl_val v) {
+        if (!v) return "missing";
+        if (YAJL_IS_STRING(v)) return "a string";
+        if (YAJL_IS_NUMBER(v)) return "a number";
+        if (YAJL_IS_OBJECT(v)) return "an object";
+        if (YAJL_IS_ARRAY(v)) return "an array";
+        if (YAJL_IS_TRUE(v) || YAJL_IS_FALSE(v)) return "a boolean";
+        return "null";
 }
 
 static int gen_ok(yajl_gen_status s) {

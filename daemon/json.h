@@ -29,6 +29,8 @@ int json_get_int(yajl_val obj, const char *key, long long *ret);
 /* 0 and *ret, -ENOENT when absent, -EINVAL when not a boolean. */
 int json_get_bool(yajl_val obj, const char *key, bool *ret);
 yajl_val json_get_array(yajl_val obj, const char *key);     /* NULL unless array */
+/* "a string", "a number", ... "null"; "missing" for NULL: for messages. */
+const char *json_type_name(yajl_val v);
 
 /* yajl_gen helpers: each returns 0 or -ENOMEM/-EINVAL on a gen error. */
 int json_str(yajl_gen g, const char *s);        /* NULL writes null */

@@ -11,23 +11,48 @@
 struct find {
         const char *promotion;
         struct job *found;
+        char *unreadable;       /* a job file of the promotion that cannot be read */
 };
 
-static int take_if_ours(struct job *j, void *userdata) {
+static int take_if_ours(struct store_entry *e, void *userdata) {
         struct find *f = userdata;
-        if (!streq(j->promotion, f->promotion)) {
-                job_free(j);
+        if (!streq_ptr(e->promotion, f->promotion)) {
+                job_free(e->job);
                 return 0;
         }
-        f->found = j;
-        return 1;
+        if (!e->job) {
+                if (!f->unreadable)
+                        f->unreadable = xstrdup(e->id);
+                return 0;
+        }
+        if (f->found) {         /* newest first: an older one waits its turn */
+                job_free(e->job);
+                return 0;
+        }
+        if (e->newer_id)
+                e->job->superseded_by = xstrdup(e->newer_id);
+        f->found = e->job;
+        return 0;               /* go on: an unreadable file further on must be seen */
 }
 
-/* The newest unfinished job of promotion p, if any. */
-static struct job *find_unfinished(const char *jobs_dir, const char *p) {
+/* The newest unfinished job of promotion p, if any.  -EUCLEAN when a job
+ * file of p cannot be read (or the folder cannot be listed): it may hold
+ * an unfinished job, perhaps one whose import was sent, and starting
+ * another could import twice. */
+static int find_unfinished(const char *jobs_dir, const char *p, struct job **ret) {
         struct find f = { .promotion = p };
-        (void) store_each_unfinished(jobs_dir, true, take_if_ours, &f);
-        return f.found;
+        int r = store_each_unfinished(jobs_dir, true, take_if_ours, &f);
+        if (r < 0)
+                return r;
+        if (f.unreadable) {
+                log_error("%s/%s.json cannot be read, and it may hold an unfinished job of %s; no new job is "
+                          "started until it is inspected and moved out of %s", jobs_dir, f.unreadable, p, jobs_dir);
+                free(f.unreadable);
+                job_free(f.found);
+                return -EUCLEAN;
+        }
+        *ret = f.found;
+        return 0;
 }
 
 static int exit_code;
@@ -80,7 +105,14 @@ int oneshot_run(const struct config *c, const char *name) {
         }
         e.job_finished = on_finished;
 
-        j = find_unfinished(e.jobs_dir, name);
+        j = NULL;
+        r = find_unfinished(e.jobs_dir, name, &j);
+        if (r < 0) {
+                engine_done(&e);
+                sd_event_unref(ev);
+                close(lock);
+                return EXIT_JOB_FAILED;
+        }
         if (j)
                 log_notice("resuming job %s of %s (state %s)", j->id, name, job_state_to_string(j->state));
         else {

@@ -1,5 +1,8 @@
 /* scheduler.c — see scheduler.h. */
 #include <errno.h>
+#include <stdint.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
 
 #include "json.h"
 #include "log.h"
@@ -93,6 +96,83 @@ static time_t next_after(const struct promotion *p, time_t t) {
         return cron_next(p->cron, p->timezone, t, &n) < 0 ? 0 : n;
 }
 
+/* The latest due time <= now, given one that has come (due).  Walking from
+ * it due time by due time suits the usual case (the timer fired: one or
+ * two have passed).  After a long outage, or a clock stepped far forward,
+ * a minutely schedule has passed hundreds of thousands, more than
+ * MAX_STEPS: the walk would stop short of now and act on an old due time,
+ * and the next timer on another.  So it starts from the shortest window
+ * before now that holds a due time, when that is later than due. */
+static time_t latest_due(const struct promotion *p, time_t due, time_t now) {
+        static const time_t windows[] = { 2 * 60, 2 * 3600, 2 * 86400, 64 * 86400, 800 * 86400 };
+        time_t later;
+        unsigned k = 0;
+
+        for (size_t i = 0; i < ELEMENTSOF(windows) && now - windows[i] > due; i++) {
+                later = next_after(p, now - windows[i]);
+                if (later && later <= now) {
+                        due = later;
+                        break;
+                }
+        }
+        while ((later = next_after(p, due)) && later <= now && ++k < MAX_STEPS)
+                due = later;
+        return due;
+}
+
+static const char *utc(char *buf, size_t len, time_t t) {
+        struct tm tm;
+        if (!gmtime_r(&t, &tm) || !strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm))
+                snprintf(buf, len, "@%lld", (long long) t);
+        return buf;
+}
+
+/* A last handled due time later than now.  last_due is only ever set to a
+ * due time that had come (<= the clock when it was recorded), so one in the
+ * future means the realtime clock was set back since, or schedule.json
+ * came from elsewhere (another machine, a backup, an edit).
+ *
+ * Kept as it is, it would silence the promotion until the clock reaches
+ * it (hours or years), while `dev2prodctl list` (which counts from now)
+ * shows it due soon.  So it is clamped to now, with a warning: the next
+ * due time is the next one after now, as `list` says.  Clamping cannot run
+ * a due time twice: the due times between now and the old last_due that
+ * did run have a job file named after them (promotion + due time), and
+ * the daemon never creates a scheduled job whose file exists (daemon.c
+ * create_job: "the job for this due time exists already"); those that
+ * never ran (a foreign file) run when they come.
+ *
+ * Up to SCHED_FUTURE_TOLERANCE seconds ahead is left alone: a small step
+ * back (an NTP correction just after a due time) only delays the next run
+ * by as much, and clamping it would offer the due time just handled again,
+ * for nothing but an "exists already" line.
+ *
+ * How the daemon's timer meets clock steps: it is an sd-event
+ * CLOCK_REALTIME timer at an absolute time (the next due time), i.e. a
+ * timerfd with TFD_TIMER_ABSTIME.  Stepped forward past it, the kernel
+ * fires it at once and scheduler_run() finds the due times that passed
+ * (the latest runs once, as a missed one if older than SCHED_LATE).
+ * Stepped back, it fires when the clock reaches the due time again; the
+ * next due time was computed after last_due, so a due time already
+ * handled is never offered again by that path, and firing resumes once
+ * the clock catches up with it.  A step back larger than the tolerance is
+ * clamped here whenever scheduler_run() runs next: at once when the
+ * daemon watches the clock (scheduler_clock_watch_open() below), else at
+ * the next timer, reload or restart. */
+static void clamp_future(const struct scheduler *s, const struct promotion *p, struct sched_entry *e, time_t now) {
+        char was[32], at[32], next[32];
+        time_t n;
+
+        if (e->last_due <= now + SCHED_FUTURE_TOLERANCE)
+                return;
+        n = next_after(p, now);
+        log_warning("%s: promotion %s: its last handled due time %s is later than now (%s): the clock was set "
+                    "back or the file comes from elsewhere; counting from now instead, next run %s",
+                    s->path ? s->path : "schedule.json", p->name, utc(was, sizeof was, e->last_due),
+                    utc(at, sizeof at, now), n ? utc(next, sizeof next, n) : "never");
+        e->last_due = now;
+}
+
 void scheduler_run(struct scheduler *s, const struct config *c, time_t now, sched_due_fn fn, void *userdata) {
         size_t n0, hint = 0, w = 0;
 
@@ -116,8 +196,7 @@ void scheduler_run(struct scheduler *s, const struct config *c, time_t now, sche
         for (size_t i = 0; i < c->n_promotions; i++) {
                 const struct promotion *p = &c->promotions[i];
                 struct sched_entry *e = NULL;
-                time_t due, later;
-                unsigned k = 0;
+                time_t due;
 
                 /* only the entries that were there before this loop can be
                  * this promotion's (names are unique) */
@@ -127,15 +206,15 @@ void scheduler_run(struct scheduler *s, const struct config *c, time_t now, sche
                         for (size_t j = 0; j < n0 && !e; j++)
                                 if (streq(s->v[j].promotion, p->name))
                                         e = &s->v[j];
-                if (e)
+                if (e) {
                         hint = (size_t) (e - s->v) + 1;
-                else
+                        clamp_future(s, p, e, now);
+                } else
                         e = add(s, p->name, now);
                 due = next_after(p, e->last_due);
                 if (due && due <= now) {
                         /* several due times may have passed: act on the latest */
-                        while ((later = next_after(p, due)) && later <= now && ++k < MAX_STEPS)
-                                due = later;
+                        due = latest_due(p, due, now);
                         e->last_due = due;
                         fn(userdata, p, due, due < now - SCHED_LATE);
                 }
@@ -152,4 +231,34 @@ time_t scheduler_next(const struct scheduler *s, const char **ret_promotion) {
                                 *ret_promotion = s->v[i].promotion;
                 }
         return best;
+}
+
+/* A CLOCK_REALTIME timer at the end of time is never due; armed with
+ * TFD_TIMER_CANCEL_ON_SET, its read fails with ECANCELED once the clock has
+ * been set (systemd watches the clock the same way). */
+static int clock_watch_arm(int fd) {
+        struct itimerspec its = { .it_value = { .tv_sec = sizeof(time_t) == 8 ? (time_t) INT64_MAX : (time_t) INT32_MAX } };
+        return timerfd_settime(fd, TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET, &its, NULL) < 0 ? -errno : 0;
+}
+
+int scheduler_clock_watch_open(void) {
+        int fd = timerfd_create(CLOCK_REALTIME, TFD_NONBLOCK | TFD_CLOEXEC), r;
+
+        if (fd < 0)
+                return -errno;
+        r = clock_watch_arm(fd);
+        if (r < 0) {
+                close(fd);
+                return r;
+        }
+        return fd;
+}
+
+bool scheduler_clock_watch_fired(int fd) {
+        uint64_t ticks;
+
+        if (read(fd, &ticks, sizeof ticks) >= 0 || errno != ECANCELED)
+                return false;
+        (void) clock_watch_arm(fd);     /* for the next change */
+        return true;
 }

@@ -35,12 +35,26 @@ typedef void (*sched_due_fn)(void *userdata, const struct promotion *p, time_t d
  * now, so they never "catch up" on a time before they existed), calls fn
  * once for each promotion whose due time has come (the latest one when
  * several passed), and computes every next due time.  A due time older than
- * now - SCHED_LATE is "missed" (the daemon was down or the machine asleep). */
+ * now - SCHED_LATE is "missed" (the daemon was down or the machine asleep).
+ * A last due time later than now + SCHED_FUTURE_TOLERANCE is logged (with
+ * the file, the promotion and both times) and replaced by now. */
 void scheduler_run(struct scheduler *s, const struct config *c, time_t now, sched_due_fn fn, void *userdata);
 /* The earliest next due time, 0 when none. */
 time_t scheduler_next(const struct scheduler *s, const char **ret_promotion);
 const struct sched_entry *scheduler_find(const struct scheduler *s, const char *promotion);
 
+/* Noticing that the realtime clock was set (stepped, either way) while
+ * the daemon runs, so that it calls scheduler_run() again at once: the
+ * open function returns a descriptor (or -errno) that becomes readable
+ * when the clock is set; after it did, scheduler_clock_watch_fired()
+ * reads it and says whether the clock was set (and watches on). */
+int scheduler_clock_watch_open(void);
+bool scheduler_clock_watch_fired(int fd);
+
 #define SCHED_LATE 60
+/* A saved last due time more than this many seconds after now (the clock
+ * was set back, or schedule.json comes from elsewhere) is logged and taken
+ * as now: see clamp_future() in scheduler.c. */
+#define SCHED_FUTURE_TOLERANCE 60
 
 #endif

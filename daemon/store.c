@@ -106,6 +106,7 @@ static int gen_import_status(yajl_gen g, const char *key, const struct import_st
                 TRY(json_kv_int(g, "skipped", s->totals.skipped));
                 TRY(gen_close(g));
         }
+        TRY(json_kv_uint(g, "results_total", MAX(s->results_total, s->n_results)));
         TRY(json_str(g, "results"));
         TRY(gen_aopen(g));
         for (size_t i = 0; i < s->n_results; i++) {
@@ -117,7 +118,9 @@ static int gen_import_status(yajl_gen g, const char *key, const struct import_st
                 TRY(json_kv_int(g, "failed", r->failed));
                 TRY(json_kv_int(g, "skipped", r->skipped));
                 TRY(gen_strings(g, "errors", r->errors, r->n_errors));
+                TRY(json_kv_uint(g, "errors_total", MAX(r->errors_total, r->n_errors)));
                 TRY(gen_strings(g, "warnings", r->warnings, r->n_warnings));
+                TRY(json_kv_uint(g, "warnings_total", MAX(r->warnings_total, r->n_warnings)));
                 TRY(gen_close(g));
         }
         TRY(gen_aclose(g));
@@ -229,7 +232,11 @@ int store_save(const char *jobs_dir, struct job *j) {
         j->updated_usec = now_realtime_usec();
         text = store_job_to_json(j, true);
         if (!text)
-                return -EINVAL;         /* a string that is not UTF-8 */
+                return -EINVAL;         /* a string that is not UTF-8: a bug, every input is cleaned */
+        /* Bounded by construction (api.h API_MAX_*), so this is a bug too;
+         * but a file the reader refuses must never be written. */
+        if (strlen(text) > STORE_MAX_FILE)
+                return -EFBIG;
         int r = write_file_atomic(path, text, strlen(text));
         if (r >= 0)
                 j->on_disk = true;
@@ -289,9 +296,12 @@ static void load_import_status(yajl_val o, struct import_status *s) {
                         (void) json_get_int(e, "failed", &r->failed);
                         (void) json_get_int(e, "skipped", &r->skipped);
                         r->errors = get_strings(e, "errors", &r->n_errors);
+                        r->errors_total = MAX((size_t) get_u64(e, "errors_total"), r->n_errors);
                         r->warnings = get_strings(e, "warnings", &r->n_warnings);
+                        r->warnings_total = MAX((size_t) get_u64(e, "warnings_total"), r->n_warnings);
                 }
         }
+        s->results_total = MAX((size_t) get_u64(o, "results_total"), s->n_results);
 }
 
 static void load_export_status(yajl_val o, struct export_status *s) {
@@ -486,6 +496,37 @@ static bool looks_finished(const char *path) {
         return false;
 }
 
+/* "YYYYMMDDTHHMMSSZ" at s (16 characters). */
+static bool is_stamp(const char *s) {
+        return strspn(s, "0123456789") == 8 && s[8] == 'T' && strspn(s + 9, "0123456789") == 6 && s[15] == 'Z';
+}
+
+char *store_id_promotion(const char *id) {
+        const char *dash = strrchr(id, '-');
+        size_t n = strlen(id);
+
+        /* without the "-N" that keeps manual runs' ids unique */
+        if (dash && dash[1] && dash[1 + strspn(dash + 1, "0123456789")] == 0 && !is_stamp(dash + 1))
+                n = (size_t) (dash - id);
+        if (n < 18 || id[n - 17] != '-' || !is_stamp(id + n - 16))
+                return NULL;
+        return xstrndup(id, n - 17);
+}
+
+/* The newest id after ids[i] that belongs to the same promotion.  Ids of
+ * promotion P all start with "P-", so they are neighbours in sorted order:
+ * the search stops at the first id without that prefix. */
+static const char *newer_of(char **ids, size_t n, size_t i, const char *promotion) {
+        size_t plen = strlen(promotion);
+        const char *newest = NULL;
+        for (size_t k = i + 1; k < n && strncmp(ids[k], promotion, plen) == 0 && ids[k][plen] == '-'; k++) {
+                _cleanup_free_ char *p = store_id_promotion(ids[k]);
+                if (streq_ptr(p, promotion))
+                        newest = ids[k];
+        }
+        return newest;
+}
+
 int store_each_unfinished(const char *jobs_dir, bool newest_first, store_job_cb cb, void *userdata) {
         char **ids = NULL;
         size_t n = 0;
@@ -499,19 +540,25 @@ int store_each_unfinished(const char *jobs_dir, bool newest_first, store_job_cb 
         for (size_t k = 0; k < n && r == 0; k++) {
                 size_t i = newest_first ? n - 1 - k : k;
                 _cleanup_free_ char *path = store_job_path(jobs_dir, ids[i]), *err = NULL;
-                struct job *j = NULL;
+                _cleanup_free_ char *promotion = store_id_promotion(ids[i]);
+                struct store_entry e = { .id = ids[i], .promotion = promotion };
 
                 if (looks_finished(path))
                         continue;
-                if (store_load(path, &j, &err) < 0) {
+                if (store_load(path, &e.job, &err) < 0) {
                         log_warning("%s: %s; left alone (move it away once inspected)", path, err);
+                        e.job = NULL;
+                        e.error = err;
+                } else if (job_state_is_final(e.job->state)) {
+                        job_free(e.job);
                         continue;
+                } else if (!e.promotion || !streq(e.promotion, e.job->promotion)) {
+                        free(promotion);
+                        e.promotion = promotion = xstrdup(e.job->promotion);
                 }
-                if (job_state_is_final(j->state)) {
-                        job_free(j);
-                        continue;
-                }
-                r = cb(j, userdata);
+                if (e.promotion)
+                        e.newer_id = newer_of(ids, n, i, e.promotion);
+                r = cb(&e, userdata);
         }
         strv_free_n(ids, n);
         return r < 0 ? r : 0;

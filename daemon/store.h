@@ -8,6 +8,11 @@
 #include "job.h"
 
 #define STORE_FORMAT 1
+/* What a job file may weigh.  What it holds is bounded (api.h API_MAX_*:
+ * three statuses of at most 64 results and 100 findings of 512 bytes, each
+ * byte escaped to at most 6), which makes well under 2 MiB; the margin is
+ * for the fields around them.  store_save refuses to write more, so every
+ * file it writes store_load reads back. */
 #define STORE_MAX_FILE (16u * 1024u * 1024u)
 
 /* "{state_directory}/jobs", created (0700) when missing. */
@@ -24,7 +29,8 @@ char *store_new_job_id(const char *jobs_dir, const char *promotion, uint64_t use
 char *store_job_id_for(const char *promotion, uint64_t usec);
 
 /* Serializes j (sets j->updated_usec) and replaces its file atomically;
- * sets j->on_disk on success, as store_load does. */
+ * sets j->on_disk on success, as store_load does.  -EINVAL (a string that
+ * is not UTF-8) and -EFBIG (over STORE_MAX_FILE) are not disk errors. */
 int store_save(const char *jobs_dir, struct job *j);
 char *store_job_to_json(const struct job *j, bool pretty);
 /* Reads one job file.  -EINVAL/-EPROTO with *ret_err for a bad file. */
@@ -34,12 +40,27 @@ int store_job_from_json(const char *text, size_t len, struct job **ret, char **r
 int store_list(const char *jobs_dir, char ***ret_ids, size_t *ret_n);
 void strv_free_n(char **v, size_t n);
 
-/* Calls cb for every unfinished job in jobs_dir: oldest id first, or newest
- * first.  cb owns the job it gets; it returns >0 to stop, 0 to go on.  A
- * file that cannot be read is logged and left alone (evidence, not
- * garbage).  Finished jobs are skipped, most of them without being parsed
- * (see looks_finished). */
-typedef int (*store_job_cb)(struct job *j, void *userdata);
+/* The promotion a job id belongs to ("forms-nightly" of
+ * forms-nightly-20261128T023000Z-2), or NULL when the id is not of the
+ * form store_job_id_for gives. */
+char *store_id_promotion(const char *id);
+
+/* One job file, as store_each_unfinished hands it over. */
+struct store_entry {
+        struct job *job;        /* the unfinished job (the callback owns it), or NULL: */
+        const char *error;      /* why the file cannot be read */
+        const char *id;
+        const char *promotion;  /* from the id; NULL when the id does not say */
+        const char *newer_id;   /* a newer job file of the same promotion, or NULL */
+};
+
+/* Calls cb for every unfinished job in jobs_dir, and for every job file
+ * that cannot be read (it may hold an unfinished job: the caller must not
+ * start another job of that promotion, see daemon.c and oneshot.c): oldest
+ * id first, or newest first.  cb returns >0 to stop, 0 to go on.  Finished
+ * jobs are skipped, most of them without being parsed (see looks_finished).
+ * A folder that cannot be listed is logged and returned as an error. */
+typedef int (*store_job_cb)(struct store_entry *e, void *userdata);
 int store_each_unfinished(const char *jobs_dir, bool newest_first, store_job_cb cb, void *userdata);
 
 /* Removes temp files (".#*") an interrupted write left in jobs_dir: they

@@ -446,3 +446,68 @@ const char *boot_id(void) {
         }
         return id[0] ? id : NULL;
 }
+
+size_t utf8_seq_len(const unsigned char *s, size_t n) {
+        unsigned char c = s[0];
+        size_t len;
+        uint32_t cp;
+
+        if (n == 0)
+                return 0;
+        if (c < 0x80)
+                return 1;
+        if (c >= 0xc2 && c <= 0xdf)
+                len = 2, cp = c & 0x1f;
+        else if (c >= 0xe0 && c <= 0xef)
+                len = 3, cp = c & 0x0f;
+        else if (c >= 0xf0 && c <= 0xf4)
+                len = 4, cp = c & 0x07;
+        else
+                return 0;
+        if (n < len)
+                return 0;
+        for (size_t i = 1; i < len; i++) {
+                if ((s[i] & 0xc0) != 0x80)
+                        return 0;
+                cp = (cp << 6) | (s[i] & 0x3f);
+        }
+        /* overlong forms, UTF-16 surrogates and values past U+10FFFF */
+        if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10ffff ||
+            (cp >= 0xd800 && cp <= 0xdfff))
+                return 0;
+        return len;
+}
+
+char *text_clean(const char *s, size_t len, size_t max) {
+        static const char repl[] = "\xef\xbf\xbd";   /* U+FFFD */
+        const unsigned char *p = (const unsigned char *) s, *end = p + len;
+        char *out, *o;
+
+        if (!s)
+                return NULL;
+        /* each input byte yields at most 3 output bytes */
+        out = o = xmalloc(MIN(len, max) * 3 + 1);
+        while (p < end) {
+                size_t n = utf8_seq_len(p, (size_t) (end - p));
+                const char *add;
+                size_t addn;
+                char sp = ' ';
+
+                if (n == 0) {
+                        add = repl, addn = 3, n = 1;
+                } else if (n == 1 && (*p < 0x20 || *p == 0x7f)) {
+                        add = &sp, addn = 1;
+                } else if (n == 2 && p[0] == 0xc2 && p[1] < 0xa0) {
+                        add = &sp, addn = 1;            /* C1 controls: 0x9b is a CSI */
+                } else {
+                        add = (const char *) p, addn = n;
+                }
+                if ((size_t) (o - out) + addn > max)
+                        break;
+                memcpy(o, add, addn);
+                o += addn;
+                p += n;
+        }
+        *o = 0;
+        return out;
+}

@@ -40,6 +40,8 @@ static inline void freep(void *p) { free(*(void **)p); }
 static inline void fclosep(FILE **f) { if (*f) fclose(*f); }
 void closep(int *fd);
 #define _cleanup_free_ _cleanup_(freep)
+/* Hands a _cleanup_ pointer on: returns it and leaves NULL behind. */
+#define TAKE_PTR(p) ({ __typeof__(p) _p = (p); (p) = NULL; _p; })
 #define _cleanup_fclose_ _cleanup_(fclosep)
 #define _cleanup_close_ _cleanup_(closep)
 
@@ -84,6 +86,17 @@ const char *boot_id(void);
 
 /* Lower-case hex of n bytes into out (2n+1). */
 void hex_encode(const uint8_t *in, size_t n, char *out);
+
+/* Text a server sent, made fit to store and to log: at most max bytes
+ * (cut on a character boundary), valid UTF-8 (each byte of an invalid
+ * sequence becomes U+FFFD), control characters (C0, DEL, C1) as spaces.
+ * Every string an answer gives us passes through here before it is kept,
+ * so a job file can always be written and read back and a log line cannot
+ * be forged.  NULL in, NULL out. */
+char *text_clean(const char *s, size_t len, size_t max);
+static inline char *text_clean_str(const char *s, size_t max) { return s ? text_clean(s, strlen(s), max) : NULL; }
+/* Length of the valid UTF-8 sequence at s (at most n bytes), 0 if none. */
+size_t utf8_seq_len(const unsigned char *s, size_t n);
 
 /* Overwrites a secret before freeing it, so it does not linger in freed
  * heap that a later core could show. */

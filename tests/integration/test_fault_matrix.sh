@@ -171,7 +171,7 @@ case_garbage_poll() {
         echo "# case: HTML instead of JSON (garbage on a status poll)"
         fresh --fault dryrun_status:garbage:2
         expect_rc 0 "HTML status answers are retried, then the job succeeds" run_once
-        say_log "unreadable import status"
+        say_log "unreadable dry-run status"
         say_log "the answer could not be used; try 3 of 4"
         check "exactly one dry run and one import" test "$(count dryrun)/$(count import)" = 1/1
 }
@@ -180,7 +180,7 @@ case_noid_export() {
         echo "# case: JSON without the Id (noid on the export)"
         fresh --fault export:noid:1
         expect_rc 0 "the export is requested again and the job succeeds" run_once
-        say_log 'no "Id" in the answer'
+        say_log '"Id" is missing'
         check "the possible duplicate is logged as harmless" grep -q "export may have reached tenant dev.*duplicate.*harmless" "$T/daemon.log"
         check "two exports on the server" test "$(count export)" = 2
         check "job file counts one duplicate" test "$(job_get duplicates)" = 1
@@ -192,7 +192,7 @@ case_id_not_string() {
         echo "# case: an Id that is a number (id-not-string on the upload)"
         fresh --fault upload:id-not-string:1
         expect_rc 0 "the upload is sent again and the job succeeds" run_once
-        say_log '"Id" is a number, expected a string'
+        say_log '"Id" is a number'
         check "two uploads, the dry run on the second" test "$(count upload)/$(field dryrun file_id)" = "2/$(field upload file_id 2)"
         check "job file counts one duplicate" test "$(job_get duplicates)" = 1
         check "exactly one import" test "$(count import)" = 1

@@ -24,11 +24,14 @@ END_TEST
 
 START_TEST(id_errors) {
         static const struct { const char *body, *msg; } cases[] = {
-                { "{\"Result\":\"ok\"}", "no \"Id\" in the answer" },
-                { "{\"Id\": 12345}", "\"Id\" is a number, expected a string" },
-                { "{\"Id\": null}", "\"Id\" is null, expected a string" },
-                { "{\"Id\": \"\"}", "\"Id\" is empty" },
-                { "[\"Id\"]", "expected a JSON object" },
+                { "{\"Result\":\"ok\"}", "\"Id\" is missing" },
+                { "{\"Id\": 12345}", "\"Id\" is a number" },
+                { "{\"Id\": null}", "\"Id\" is null" },
+                { "{\"Id\": \"\"}", "\"Id\" is not a usable id" },
+                { "{\"Id\": \"a b\"}", "\"Id\" is not a usable id" },
+                { "{\"Id\": \"x\", \"id\": \"y\"}", "appears twice" },
+                { "{\"Id\": \"x\", \"Errors\": []}", "unexpected field Errors" },
+                { "[\"Id\"]", "not a JSON object" },
                 { "<html><body>Service temporarily unavailable</body></html>", "not JSON" },
                 { "", "not JSON" },
                 { "{\"Id\": \"x\"", "not JSON" },

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "api.h"
 #include "job.h"
 #include "store.h"
 
@@ -135,17 +136,17 @@ START_TEST(listing) {
 }
 END_TEST
 
-static int collect(struct job *j, void *userdata) {
+static int collect(struct store_entry *e, void *userdata) {
         char *seen = userdata;
-        strcat(seen, j->id);
-        strcat(seen, " ");
-        job_free(j);
+        strcat(seen, e->id);
+        strcat(seen, e->job ? " " : "(unreadable) ");
+        job_free(e->job);
         return 0;
 }
 
-static int stop_at_first(struct job *j, void *userdata) {
-        *(char **) userdata = strdup(j->id);
-        job_free(j);
+static int stop_at_first(struct store_entry *e, void *userdata) {
+        *(char **) userdata = strdup(e->id);
+        job_free(e->job);
         return 1;
 }
 
@@ -211,7 +212,9 @@ START_TEST(each_unfinished) {
         job_free(k); job_free(j); free(text); free(t2); free(path);
 
         ck_assert_int_eq(store_each_unfinished(sub, false, collect, seen), 0);
-        ck_assert_str_eq(seen, "a-1 c-1 h-1 ");
+        /* g-1 is damaged: handed over as unreadable, so that its promotion
+         * is held rather than run again */
+        ck_assert_str_eq(seen, "a-1 c-1 g-1(unreadable) h-1 ");
         ck_assert_int_eq(store_each_unfinished(sub, true, stop_at_first, &first), 0);
         ck_assert_str_eq(first, "h-1");
         free(first);
@@ -225,6 +228,99 @@ START_TEST(ids) {
         ck_assert(!store_id_valid(".hidden"));
         ck_assert(!store_id_valid("a/b"));
         ck_assert(!store_id_valid("a b"));
+}
+END_TEST
+
+START_TEST(id_promotion) {
+        static const struct { const char *id, *promotion; } cases[] = {
+                { "forms-nightly-20261128T023000Z", "forms-nightly" },
+                { "forms-nightly-20261128T023000Z-2", "forms-nightly" },
+                { "forms-nightly-20261128T023000Z-12", "forms-nightly" },
+                { "a-20261128T023000Z-20261128T023000Z", "a-20261128T023000Z" },
+                { "x.y_z-20261128T023000Z", "x.y_z" },
+                { "-20261128T023000Z", NULL },
+                { "forms-20261128T023000", NULL },
+                { "forms-nightly", NULL },
+                { "forms-20261128X023000Z", NULL },
+                { "forms-20261128T023000Z-", NULL },
+                { "forms-20261128T023000Z-2a", NULL },
+        };
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+                char *p = store_id_promotion(cases[i].id);
+                if (cases[i].promotion)
+                        ck_assert_msg(p && strcmp(p, cases[i].promotion) == 0, "%s: got %s", cases[i].id, p ? p : "NULL");
+                else
+                        ck_assert_msg(!p, "%s: got %s", cases[i].id, p);
+                free(p);
+        }
+}
+END_TEST
+
+/* Issue 9 C: a dry run with 700,000 warnings wrote a 17.5 MB job file the
+ * reader refused (16 MiB), and --once then imported a second time.  What a
+ * job keeps is bounded, so any answer makes a file that loads back. */
+START_TEST(huge_answer_bounded) {
+        size_t n = 700000, cap = n * 40 + 4096, len = 0;
+        char *body = malloc(cap), *err = NULL, *path;
+        struct job *j = sample(), *k = NULL;
+        struct import_status st;
+        struct stat sb;
+
+        len += (size_t) sprintf(body + len, "{\"id\":\"i\",\"Status\":\"COMPLETED\",\"Results\":[");
+        for (size_t r = 0; r < 100; r++) {
+                len += (size_t) sprintf(body + len, "%s{\"PackageName\":\"p%zu \\u001b[31m\",\"Errors\":[\"e\\n1\"],\"Warnings\":[",
+                                        r ? "," : "", r);
+                for (size_t w = 0; w < n / 100; w++)
+                        len += (size_t) sprintf(body + len, w ? ",\"w%zu\"" : "\"w%zu \\u00e9\\u0007\"", w);
+                len += (size_t) sprintf(body + len, "]}");
+        }
+        len += (size_t) sprintf(body + len, "]}");
+        ck_assert_uint_lt(len, 8u * 1024 * 1024);     /* an answer the daemon reads */
+        ck_assert_int_eq(api_parse_import_status(body, len, &st, &err), 0);
+        ck_assert_uint_eq(st.results_total, 100);
+        ck_assert_uint_eq(st.n_results, API_MAX_RESULTS);
+        ck_assert_uint_eq(import_status_n_warnings(&st), API_MAX_RESULTS * (n / 100));
+        size_t kept = 0;
+        for (size_t r = 0; r < st.n_results; r++) {
+                kept += st.results[r].n_warnings;
+                ck_assert(!strchr(st.results[r].package, 0x1b));
+        }
+        ck_assert_uint_eq(kept, API_MAX_FINDINGS);
+        ck_assert(!strchr(st.results[0].warnings[0], 7));
+        import_status_free(&j->dry_run);
+        j->dry_run = st;
+        ck_assert_int_eq(store_save(dir, j), 0);
+        path = store_job_path(dir, j->id);
+        ck_assert_int_eq(stat(path, &sb), 0);
+        ck_assert_int_lt(sb.st_size, 2 * 1024 * 1024);
+        ck_assert_int_eq(store_load(path, &k, &err), 0);
+        ck_assert_uint_eq(import_status_n_warnings(&k->dry_run), API_MAX_RESULTS * (n / 100));
+        ck_assert_uint_eq(k->dry_run.results_total, 100);
+        free(body); free(path);
+        job_free(j); job_free(k);
+}
+END_TEST
+
+/* Issue 9 B: server text that is not UTF-8 made the job unsavable. */
+START_TEST(server_text_always_saves) {
+        struct job *j = sample(), *k = NULL;
+        char *err = NULL, *path, raw[400];
+
+        memset(raw, 'a', sizeof raw);
+        memcpy(raw, "bad \xff\xfe \x1b[31m\n", 13);
+        memcpy(raw + 298, "\xe2\x82\xac", 3);    /* a character across the 300-byte cut */
+        raw[sizeof raw - 1] = 0;
+        char *t = api_error_text(raw);
+        free(j->message);
+        j->message = t;
+        ck_assert_int_eq(store_save(dir, j), 0);
+        path = store_job_path(dir, j->id);
+        ck_assert_int_eq(store_load(path, &k, &err), 0);
+        ck_assert_str_eq(k->message, t);
+        ck_assert(!strchr(t, 0x1b) && !strchr(t, '\n'));
+        ck_assert_uint_le(strlen(t), 300);
+        free(path);
+        job_free(j); job_free(k);
 }
 END_TEST
 
@@ -261,6 +357,9 @@ int main(void) {
         tcase_add_test(tc, each_unfinished);
         tcase_add_test(tc, ids);
         tcase_add_test(tc, lock);
+        tcase_add_test(tc, id_promotion);
+        tcase_add_test(tc, huge_answer_bounded);
+        tcase_add_test(tc, server_text_always_saves);
         tcase_add_test(tc, state_names);
         suite_add_tcase(s, tc);
         SRunner *sr = srunner_create(s);

@@ -261,6 +261,29 @@ START_TEST(atomic_write_missing_folder) {
 }
 END_TEST
 
+START_TEST(text_clean_cases) {
+        static const struct { const char *in; size_t max; const char *out; } cases[] = {
+                { "plain", 100, "plain" },
+                { "line\none\r\ttab", 100, "line one  tab" },
+                { "esc \x1b[31mred", 100, "esc  [31mred" },
+                { "csi \xc2\x9b" "31m", 100, "csi  31m" },
+                { "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", 100, "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80" },
+                { "bad \xff!", 100, "bad \xef\xbf\xbd!" },
+                { "overlong \xc0\xaf", 100, "overlong \xef\xbf\xbd\xef\xbf\xbd" },
+                { "surrogate \xed\xa0\x80", 100, "surrogate \xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd" },
+                { "cut \xe2\x82", 100, "cut \xef\xbf\xbd\xef\xbf\xbd" },
+                { "ab\xe2\x82\xac", 4, "ab" },           /* never half a character */
+                { "abcdef", 3, "abc" },
+        };
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+                char *o = text_clean(cases[i].in, strlen(cases[i].in), cases[i].max);
+                ck_assert_msg(strcmp(o, cases[i].out) == 0, "case %zu: got '%s'", i, o);
+                free(o);
+        }
+        ck_assert_ptr_null(text_clean_str(NULL, 10));
+}
+END_TEST
+
 START_TEST(atomic_write_failure_cleans_up) {
         /* Target is a non-empty folder: the rename fails after the temp file
          * was written; the temp file must be gone. */
@@ -381,6 +404,7 @@ static Suite *util_suite(void) {
         tcase_add_test(tc, atomic_write_missing_folder);
         tcase_add_test(tc, atomic_write_failure_cleans_up);
         tcase_add_test(tc, read_small);
+        tcase_add_test(tc, text_clean_cases);
         tcase_add_test(tc, mkdir_p_works);
         suite_add_tcase(s, tc);
         return s;
