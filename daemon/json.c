@@ -1,5 +1,6 @@
 /* json.c — see json.h. */
 #include <errno.h>
+#include <sys/types.h>
 #include <strings.h>
 
 #include "json.h"
@@ -60,6 +61,70 @@ static const yajl_callbacks depth_callbacks = {
         .yajl_end_array = depth_close,
 };
 
+static bool is_hex4(const char *p, const char *end, unsigned *ret) {
+        unsigned v = 0;
+        if (end - p < 4)
+                return false;
+        for (int i = 0; i < 4; i++) {
+                char c = p[i];
+                v <<= 4;
+                if (c >= '0' && c <= '9') v |= (unsigned) (c - '0');
+                else if (c >= 'a' && c <= 'f') v |= (unsigned) (c - 'a' + 10);
+                else if (c >= 'A' && c <= 'F') v |= (unsigned) (c - 'A' + 10);
+                else return false;
+        }
+        *ret = v;
+        return true;
+}
+
+/* What yajl lets through that RFC 8259 does not, and that would make two
+ * readers of one answer disagree: a NUL byte, \v and \f as whitespace,
+ * UTF-8 that is overlong, a surrogate or past U+10FFFF (yajl checks only
+ * the byte pattern), and \u escapes of a lone surrogate (which yajl turns
+ * into '?', making "abc\ud800" read as the id "abc?").  Returns the offset
+ * of the first such byte, or -1. */
+static ssize_t text_check(const char *text, size_t len, const char **ret_what) {
+        const char *p = text, *end = text + len;
+        bool in_string = false;
+
+        while (p < end) {
+                unsigned char c = (unsigned char) *p;
+                size_t n;
+                unsigned u, lo;
+
+                if (c == 0 || c == '\v' || c == '\f') {
+                        *ret_what = c ? "a \\v or \\f byte" : "a NUL byte";
+                        return p - text;
+                }
+                if (c >= 0x80) {
+                        if ((n = utf8_seq_len((const unsigned char *) p, (size_t) (end - p))) == 0) {
+                                *ret_what = "invalid UTF-8";
+                                return p - text;
+                        }
+                        p += n;
+                        continue;
+                }
+                if (c == '"')
+                        in_string = !in_string;
+                else if (in_string && c == '\\' && p + 1 < end) {
+                        if (p[1] == 'u' && is_hex4(p + 2, end, &u) && u >= 0xd800 && u <= 0xdfff) {
+                                /* a high surrogate must be followed by an escaped low one */
+                                if (u >= 0xdc00 || end - p < 12 || p[6] != '\\' || p[7] != 'u' ||
+                                    !is_hex4(p + 8, end, &lo) || lo < 0xdc00 || lo > 0xdfff) {
+                                        *ret_what = "a \\u escape of a lone surrogate";
+                                        return p - text;
+                                }
+                                p += 12;
+                                continue;
+                        }
+                        p += 2;         /* the escaped character, whatever it is */
+                        continue;
+                }
+                p++;
+        }
+        return -1;
+}
+
 yajl_val json_parse(const char *text, size_t len, char *err, size_t errlen) {
         struct depth depth = {};
         yajl_handle h;
@@ -68,9 +133,11 @@ yajl_val json_parse(const char *text, size_t len, char *err, size_t errlen) {
 
         if (err && errlen)
                 err[0] = 0;
-        if (strlen(text) != len) {
+        const char *what;
+        ssize_t bad = text_check(text, len, &what);
+        if (bad >= 0) {
                 if (err && errlen)
-                        snprintf(err, errlen, "a NUL byte at offset %zu", strlen(text));
+                        snprintf(err, errlen, "%s at offset %zd", what, bad);
                 return NULL;
         }
         h = yajl_alloc(&depth_callbacks, NULL, &depth);

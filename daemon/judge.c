@@ -3,8 +3,10 @@
  * The rules, applied in this order; the first that fires gives the verdict
  * (README.md "How a job runs" restates them for operators):
  *
- *  G   not strict JSON (no comments, no NUL, no U+0000 in a string, at most
- *      1000 levels), over JSON_MAX_ANSWER bytes, or not an object: GARBLED.
+ *  G   not strict JSON (json.c json_parse: no comments, no NUL, no U+0000
+ *      in a string, no lone surrogate escape, no \v or \f, strictly valid
+ *      UTF-8, at most 1000 levels), over JSON_MAX_ANSWER bytes, or not an
+ *      object: GARBLED.
  *  U1  an object anywhere holds two keys equal but for ASCII case.
  *  U2  "Status" missing or not a string.
  *  U3  "id" missing, not a string, or not the id we polled.
@@ -25,7 +27,8 @@
  *  F2  a Failed count above 0, an Errors entry, or (on_warnings: stop) a
  *      Warnings entry: FAILED.
  *  C   otherwise CLEAN.
- * U1-U8 give UNREADABLE.  Export statuses and creating answers use G, U1,
+ * U1-U8 give UNREADABLE (tests/unit/judge-rules.md says each rule in
+ * full; the test there checks the judge against a second reading).  Export statuses and creating answers use G, U1,
  * U6 without its exceptions, and their own id rules (see judge.h).
  *
  * Unknown keys are allowed (the vendor adds fields), unless U6 reads them
@@ -121,7 +124,9 @@ static bool trouble_key_expected(enum pos pos, const char *k) {
         return false;
 }
 
-static enum pos child_pos(enum pos pos, const char *key) {
+/* Only the entries of Errors and Warnings *arrays* are free-form: an
+ * object in their place is a shape we do not know, walked like any other. */
+static enum pos child_pos(enum pos pos, const char *key, yajl_val child) {
         if (pos == P_FINDINGS)
                 return P_FINDINGS;
         if (!key)       /* an array element */
@@ -131,7 +136,8 @@ static enum pos child_pos(enum pos pos, const char *key) {
                        strcasecmp(key, "Results") == 0 ? P_RESULTS : P_OTHER;
         if (pos == P_RESULT)
                 return strcasecmp(key, "Statistics") == 0 ? P_STATS :
-                       strcasecmp(key, "Errors") == 0 || strcasecmp(key, "Warnings") == 0 ? P_FINDINGS : P_OTHER;
+                       (strcasecmp(key, "Errors") == 0 || strcasecmp(key, "Warnings") == 0) &&
+                       YAJL_IS_ARRAY(child) ? P_FINDINGS : P_OTHER;
         return P_OTHER;
 }
 
@@ -175,13 +181,14 @@ static enum judgement walk(yajl_val v, enum pos pos, bool exceptions, struct pat
                                 r = verdict(JUDGE_UNREADABLE, ret_reason, "unexpected field %s: its name reports "
                                             "trouble (error, fail or warn) in a place the rules do not judge", p->s);
                         else
-                                r = walk(v->u.object.values[i], child_pos(pos, k), exceptions, p, ret_reason);
+                                r = walk(v->u.object.values[i], child_pos(pos, k, v->u.object.values[i]), exceptions,
+                                         p, ret_reason);
                         path_pop(p, old);
                 }
         } else if (YAJL_IS_ARRAY(v)) {
                 for (size_t i = 0; i < v->u.array.len && r == JUDGE_CLEAN; i++) {
                         size_t old = path_push(p, NULL, i, true);
-                        r = walk(v->u.array.values[i], child_pos(pos, NULL), exceptions, p, ret_reason);
+                        r = walk(v->u.array.values[i], child_pos(pos, NULL, NULL), exceptions, p, ret_reason);
                         path_pop(p, old);
                 }
         }

@@ -51,8 +51,10 @@ enum judgement judge_export_status(const char *body, size_t len, const char *exp
  * usable "Id", returned in *ret_id.  Never RUNNING or FAILED. */
 enum judgement judge_created(const char *body, size_t len, char **ret_id, char **ret_reason);
 
-/* An id the server gave us is used in URLs and saved in job files: 1 to
- * JUDGE_MAX_ID bytes of printable ASCII (no space).  Exposed for tests. */
+/* An id the server gave us is used in URLs (percent-encoded there: api.c
+ * path_escape) and saved in job files: 1 to JUDGE_MAX_ID bytes of
+ * printable ASCII, no space.  False for NULL.  Exposed for tests.
+ * *ret_file_id and *ret_id are NULL unless the verdict is JUDGE_CLEAN. */
 #define JUDGE_MAX_ID 256
 bool judge_id_usable(const char *s);
 
