@@ -146,6 +146,35 @@ check "unknown path gets 404 not found" test "$(http GET /rest/111/nope "${SRC[@
 check "the noncanonical dev2prod/ces download path is 404" \
         test "$(http GET "/rest/111/dev2prod/ces/attachment/$FILE_ID" "${SRC[@]}")" = 404
 
+echo "# answers replaced at run time (POST /_mock/answer)"
+check "an unknown answer step is refused with 400" test "$(http POST '/_mock/answer?step=download' --data x)" = 400
+check "export answer override taken" \
+        test "$(http POST '/_mock/answer?step=export&code=409&count=2' --data-binary $'x@ID@y@FILEID@z\xff')" = 200
+n0=$(count export)
+check "overridden export: code 409 and the body with @ID@ filled" \
+        test "$(http POST /rest/111/dev2prod/export/types/54321 "${SRC[@]}" -d '{}')" = 409
+check "the body's @ID@ is the export's id, @FILEID@ a UUID, other bytes as given" \
+        env LC_ALL=C grep -q "^x$(grep '^export ' "$REC" | tail -1 | sed 's/.*id=//')y[0-9a-f-]\{36\}z"$'\xff'"\$" "$T/body"
+http POST /rest/111/dev2prod/export/types/54321 "${SRC[@]}" -d '{}' > /dev/null
+check "count=2: the third export answers as usual" \
+        test "$(http POST /rest/111/dev2prod/export/types/54321 "${SRC[@]}" -d '{}')/$(json_str Id)" = "200/$(field export id $((n0 + 3)))"
+check "overridden exports still happen and are recorded, with an answer line each" \
+        test "$(count export)/$(count answer)" = "$((n0 + 3))/2"
+check "import answer override taken" test "$(http POST '/_mock/answer?step=import' --data '{"Id":"@ID@","F":"@FILEID@"}')" = 200
+check "an overridden import answers the override" \
+        test "$(http POST /rest/222/dev2prod/import "${DST[@]}" -d "{\"FileId\":\"$TARGET_FILE\"}")/$(json_str F)" = "200/$TARGET_FILE"
+OV_IMPORT=$(json_str Id)
+check "and is recorded as an import with that id" test "$(count import)/$(field import id 2)" = "2/$OV_IMPORT"
+http POST '/_mock/answer?step=import_status' --data 'done @ID@ @FILEID@' > /dev/null
+http GET "/rest/222/dev2prod/import/$OV_IMPORT" "${DST[@]}" > /dev/null
+check "a status override waits for the terminal poll: first poll IN_PROGRESS" grep -q '"Status":"IN_PROGRESS"' "$T/body"
+http GET "/rest/222/dev2prod/import/$OV_IMPORT" "${DST[@]}" > /dev/null
+http GET "/rest/222/dev2prod/import/$OV_IMPORT" "${DST[@]}" > /dev/null
+check "the terminal poll gets the override, @FILEID@ = the FileId posted" grep -qx "done $OV_IMPORT $TARGET_FILE" "$T/body"
+http POST '/_mock/answer?step=export&count=0' --data nope > /dev/null
+http POST /_mock/reset-answers > /dev/null
+check "reset-answers drops a forever override" test "$(http POST /rest/111/dev2prod/export/types/54321 "${SRC[@]}" -d '{}')" = 200
+
 echo "# faults added at run time"
 check "a bad spec is refused with 400" test "$(http POST /_mock/fault --data 'export:nonsense')" = 400
 check "truncate fault added" test "$(http POST /_mock/fault --data 'download:truncate:1')" = 200

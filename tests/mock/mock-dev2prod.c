@@ -2,8 +2,9 @@
  *
  * Listens on 127.0.0.1 only, speaks the seven steps of
  * shared/api/dev2prod-api.md plus the session login, injects faults on
- * request, and appends one line per event to a record file that the tests
- * read. This file: the command line, starting and stopping the server. */
+ * request, replaces answers on request (POST /_mock/answer, see mock.h),
+ * and appends one line per event to a record file that the tests read.
+ * This file: the command line, starting and stopping the server. */
 #include "mock.h"
 
 #include <arpa/inet.h>
@@ -25,7 +26,22 @@ static const char usage[] =
         "              --tenant ID:AUTH [--tenant ...]\n"
         "              [--package-size BYTES] [--polls N] [--throttle BYTES_PER_SEC]\n"
         "              [--fault STEP:KIND[:COUNT]]... [--tls-cert PEM --tls-key PEM]\n"
-        "AUTH: key=SECRET | bearer=TOKEN | session=USER:PASSWORD\n";
+        "AUTH: key=SECRET | bearer=TOKEN | session=USER:PASSWORD\n"
+        "STEP: export export_status download upload dryrun dryrun_status import import_status\n"
+        "      login any\n"
+        "Control endpoints (POST, on the same port):\n"
+        "  /_mock/fault                body STEP:KIND[:COUNT]: adds a fault\n"
+        "  /_mock/reset-faults         drops every fault\n"
+        "  /_mock/answer?step=STEP[&code=HTTP_STATUS][&count=N]\n"
+        "                              the body (raw bytes, up to 64 MiB) replaces the\n"
+        "                              next N answers of STEP (default 1, 0 = forever;\n"
+        "                              code default 200); STEP is one of export,\n"
+        "                              export_status, upload, dryrun, dryrun_status,\n"
+        "                              import, import_status. The work still happens\n"
+        "                              and is recorded; *_status steps: only the\n"
+        "                              terminal poll. @ID@ and @FILEID@ in the body\n"
+        "                              become the operation's id and its file id\n"
+        "  /_mock/reset-answers        drops every answer override\n";
 
 struct options {
         const char *record;

@@ -4,7 +4,8 @@
  * (tenants, operations, ids, the record file, interruptible sleeps),
  * mock_fault.c (fault specs), mock_json.c (tiny JSON reader and writer),
  * mock_http.c (routing and the endpoints), mock_stream.c (the package and
- * big-status bodies generated on the fly).
+ * big-status bodies generated on the fly), mock_answer.c (answers replaced
+ * on request: POST /_mock/answer).
  *
  * Error convention: functions return 0 or a negative errno; those that
  * fill a message buffer say so. */
@@ -86,6 +87,38 @@ void fault_reset(void);
  * kind FK_NONE when none does. Caller must NOT hold the state lock. */
 struct fault fault_pick(enum step s, const struct fault_ctx *ctx);
 
+/* A step by its name as --fault spells it (export, export_status, download,
+ * upload, dryrun, dryrun_status, import, import_status, login, any). */
+int step_parse(const char *s, enum step *out);
+const char *step_name(enum step s);
+
+/* ---- answer overrides (mock_answer.c) ------------------------------ */
+
+/* POST /_mock/answer?step=STEP[&code=HTTP_STATUS][&count=N], body = the
+ * answer (raw bytes, any bytes, up to ANSWER_MAX): the next N answers
+ * (default 1; 0 = forever) of STEP get this body and status (default 200).
+ * STEP: export, export_status, upload, dryrun, dryrun_status, import,
+ * import_status. The work still happens and is recorded as usual (an
+ * overridden import POST is an import; its status polls still advance),
+ * and an "answer step=... id=... code=... bytes=..." line is recorded.
+ * Only an answer the mock would have sent with 200 is replaced (never one
+ * that a fault, an auth or routing refusal already decided); for the
+ * *_status steps only a terminal poll (the one that says COMPLETED, or
+ * FAILED under an outcome fault, and any later one): earlier polls still
+ * say IN_PROGRESS. Placeholders in the body: @ID@ = the operation's id
+ * (polled, or created by the POST; for an upload the new file id),
+ * @FILEID@ = the file it refers to (export: the FileId it gives; dry run
+ * and import: the FileId posted; upload: the new file id).
+ * POST /_mock/reset-answers drops every override. */
+#define ANSWER_MAX (64UL * 1024 * 1024)
+/* Takes ownership of body (malloc'd, len bytes) on success. */
+int answer_add(const char *step, const char *code, const char *count, char *body, size_t len,
+               char *err, size_t errlen);
+void answer_reset(void);
+/* Uses up one count of the first override of step s: its body with the
+ * placeholders filled (malloc'd, *len bytes) and *code; NULL when none. */
+char *answer_take(enum step s, const char *id, const char *file_id, size_t *len, unsigned *code);
+
 /* ---- state (mock_state.c) ------------------------------------------ */
 
 enum auth_kind { AUTH_KEY, AUTH_BEARER, AUTH_SESSION };
@@ -154,7 +187,9 @@ int session_login(const char *tenant, const char *user, const char *password,
                   char key[SESSION_KEY_LEN + 1]);
 void sessions_expire(struct tenant *t);
 
-int export_create(struct tenant *t, const char *package, char id[EXPORT_ID_LEN + 1]);
+/* file_id (may be NULL) gets the FileId the export will give. */
+int export_create(struct tenant *t, const char *package, char id[EXPORT_ID_LEN + 1],
+                  char file_id[UUID_LEN + 1]);
 /* Whether the export's next poll would complete it (for outcome faults). */
 bool export_would_complete(struct tenant *t, const char *id);
 /* One poll: advances the export unless f says otherwise; -ENOENT if unknown. */

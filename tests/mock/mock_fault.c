@@ -67,6 +67,16 @@ static int parse_step(const char *s, size_t len, enum step *out)
         return -EINVAL;
 }
 
+int step_parse(const char *s, enum step *out)
+{
+        return parse_step(s, strlen(s), out);
+}
+
+const char *step_name(enum step s)
+{
+        return s >= 0 && s <= STEP_ANY ? step_names[s] : "-";
+}
+
 /* A decimal number in [min, max] and nothing else. */
 static int parse_long(const char *s, long min, long max, long *out)
 {

@@ -32,6 +32,8 @@ enum route {
         R_LOGIN,
         R_FAULT_ADD,
         R_FAULT_RESET,
+        R_ANSWER_ADD,
+        R_ANSWER_RESET,
 };
 
 /* '*' is one non-empty path segment; in /rest/ paths the first is the
@@ -50,6 +52,8 @@ static const struct route_def {
         {"/api/rest/authentication/login", "POST", R_LOGIN},
         {"/_mock/fault", "POST", R_FAULT_ADD},
         {"/_mock/reset-faults", "POST", R_FAULT_RESET},
+        {"/_mock/answer", "POST", R_ANSWER_ADD},
+        {"/_mock/reset-answers", "POST", R_ANSWER_RESET},
 };
 
 struct req {
@@ -69,9 +73,14 @@ struct req {
         /* Auth and header checks: answered unless a fault answers first. */
         unsigned deny_status;
         const char *deny_msg;
-        char *body;                     /* JSON requests, at most BODY_MAX */
-        size_t body_len;
+        char *body;                     /* JSON requests, at most BODY_MAX (answers: ANSWER_MAX) */
+        size_t body_len, body_cap;
         bool body_overflow;
+        /* Set by the work when its answer may be overridden (mock_answer.c):
+         * the operation's id and file id for the placeholders. */
+        bool ans_ok;
+        char ans_id[ARG_MAX];
+        char ans_file_id[ARG_MAX];
         struct MHD_PostProcessor *pp;   /* uploads: streamed, never kept */
         struct sha256 up_sha;
         uint64_t up_bytes;
@@ -278,17 +287,25 @@ static void req_body(struct req *r, const char *data, size_t size)
                         r->up_error = "malformed multipart/form-data body";
                 return;
         }
-        if (r->body_overflow || r->body_len + size > BODY_MAX) {
+        size_t max = r->route == R_ANSWER_ADD ? ANSWER_MAX : BODY_MAX;
+        if (r->body_overflow || r->body_len + size > max) {
                 r->body_overflow = true;
                 return;
         }
-        char *p = realloc(r->body, r->body_len + size + 1);
-        if (!p) {
-                r->body_overflow = true;
-                return;
+        if (r->body_len + size + 1 > r->body_cap) {
+                /* Doubling: an answer body may come in thousands of chunks. */
+                size_t ncap = r->body_cap ? r->body_cap : 1024;
+                while (ncap < r->body_len + size + 1)
+                        ncap *= 2;
+                char *p = realloc(r->body, ncap);
+                if (!p) {
+                        r->body_overflow = true;
+                        return;
+                }
+                r->body = p;
+                r->body_cap = ncap;
         }
-        memcpy(p + r->body_len, data, size);
-        r->body = p;
+        memcpy(r->body + r->body_len, data, size);
         r->body_len += size;
         r->body[r->body_len] = '\0';
 }
@@ -445,6 +462,48 @@ static struct reply reply_status(struct req *r, struct sbuf *b)
         return rep;
 }
 
+/* ---- answer overrides (mock_answer.c) -------------------------------- */
+
+/* The work says its answer may be replaced, and what fills the placeholders. */
+static void answerable(struct req *r, const char *id, const char *file_id)
+{
+        r->ans_ok = true;
+        snprintf(r->ans_id, sizeof r->ans_id, "%s", id);
+        snprintf(r->ans_file_id, sizeof r->ans_file_id, "%s", file_id);
+}
+
+/* A poll's status word that ends the operation (the running ones are
+ * IN_PROGRESS, and REINDEXING under the unknown-status fault). */
+static bool status_is_terminal(const char *status)
+{
+        return strcmp(status, "IN_PROGRESS") != 0 && strcmp(status, "REINDEXING") != 0;
+}
+
+/* rep, or in its place the next override of the request's step. */
+static struct reply override(struct req *r, struct reply rep)
+{
+        if (!r->ans_ok || !rep.resp || rep.status != 200)
+                return rep;
+        size_t len;
+        unsigned code;
+        char *body = answer_take(r->step, r->ans_id, r->ans_file_id, &len, &code);
+        if (!body)
+                return rep;
+        char id[3 * ARG_MAX];
+        record("answer step=%s id=%s code=%u bytes=%zu", step_name(r->step), rec_safe(id, sizeof id, r->ans_id),
+               code, len);
+        MHD_destroy_response(rep.resp);
+        struct reply nrep = {.status = code};
+        nrep.resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+        if (!nrep.resp) {
+                free(body);
+        } else if (MHD_add_response_header(nrep.resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json") != MHD_YES) {
+                MHD_destroy_response(nrep.resp);
+                nrep.resp = NULL;
+        }
+        return nrep;
+}
+
 /* ---- the steps -------------------------------------------------------- */
 
 static bool body_is_json(struct req *r, struct json_want *want, size_t n)
@@ -456,11 +515,12 @@ static struct reply do_export(struct req *r)
 {
         if (!body_is_json(r, NULL, 0))
                 return reply_message(400, "the body must be a JSON object");
-        char id[EXPORT_ID_LEN + 1], tenant[3 * TENANT_ID_MAX], pkg[3 * ARG_MAX];
-        if (export_create(r->tenant, r->caps[1], id) < 0)
+        char id[EXPORT_ID_LEN + 1], file_id[UUID_LEN + 1], tenant[3 * TENANT_ID_MAX], pkg[3 * ARG_MAX];
+        if (export_create(r->tenant, r->caps[1], id, file_id) < 0)
                 return reply_message(500, "out of memory");
         record("export tenant=%s package=%s id=%s", rec_safe(tenant, sizeof tenant, r->tenant->id),
                rec_safe(pkg, sizeof pkg, r->caps[1]), id);
+        answerable(r, id, file_id);
         return reply_id(id);
 }
 
@@ -471,6 +531,8 @@ static struct reply do_export_status(struct req *r)
                 return reply_message(404, "export not found");
         struct sbuf b = {0};
         export_status_json(&b, &v);
+        if (status_is_terminal(v.status))
+                answerable(r, v.id, v.file_id);
         return reply_status(r, &b);
 }
 
@@ -513,6 +575,7 @@ static struct reply do_upload(struct req *r)
         sha256_final_hex(&r->up_sha, hex);
         record("upload tenant=%s file_id=%s bytes=%" PRIu64 " sha256=%s",
                rec_safe(tenant, sizeof tenant, r->tenant->id), file_id, r->up_bytes, hex);
+        answerable(r, file_id, file_id);
         return reply_id(file_id);
 }
 
@@ -531,6 +594,7 @@ static struct reply do_import(struct req *r)
                 return reply_message(500, "out of memory");
         record("%s tenant=%s file_id=%s id=%s", r->dry_run ? "dryrun" : "import",
                rec_safe(tenant, sizeof tenant, r->tenant->id), rec_safe(fid, sizeof fid, file_id), id);
+        answerable(r, id, file_id);
         return reply_id(id);
 }
 
@@ -541,6 +605,8 @@ static struct reply do_import_status(struct req *r)
                 return reply_message(404, "import not found");
         struct sbuf b = {0};
         import_status_json(&b, &v);
+        if (status_is_terminal(v.status))
+                answerable(r, v.id, v.file_id);
         return reply_status(r, &b);
 }
 
@@ -588,6 +654,27 @@ static struct reply do_fault_add(struct req *r)
         return reply_buf(200, "text/plain", "ok", 2);
 }
 
+static struct reply do_answer_add(struct req *r)
+{
+        char err[256];
+        if (r->body_overflow)
+                return reply_message(400, "answer body too long (or out of memory)");
+        const char *step = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "step");
+        const char *code = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "code");
+        const char *count = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "count");
+        char *body = r->body ? r->body : calloc(1, 1);
+        if (!body)
+                return reply_message(500, "out of memory");
+        if (answer_add(step, code, count, body, r->body_len, err, sizeof err) < 0) {
+                if (body != r->body)
+                        free(body);
+                return reply_message(400, err);
+        }
+        r->body = NULL;                 /* the override owns it now */
+        r->body_len = r->body_cap = 0;
+        return reply_buf(200, "text/plain", "ok", 2);
+}
+
 static struct reply do_work(struct req *r)
 {
         switch (r->route) {
@@ -600,6 +687,8 @@ static struct reply do_work(struct req *r)
         case R_LOGIN: return do_login(r);
         case R_FAULT_ADD: return do_fault_add(r);
         case R_FAULT_RESET: fault_reset(); return reply_buf(200, "text/plain", "ok", 2);
+        case R_ANSWER_ADD: return do_answer_add(r);
+        case R_ANSWER_RESET: answer_reset(); return reply_buf(200, "text/plain", "ok", 2);
         default: return reply_message(404, "not found");
         }
 }
@@ -620,7 +709,8 @@ static enum MHD_Result answer_after_work(struct req *r, struct reply rep)
                 return queue(r, reply_buf(200, "text/html", GARBAGE, strlen(GARBAGE)));
         case FK_NOID: json = "{\"Result\":\"ok\"}"; break;
         case FK_ID_NOT_STRING: json = "{\"Id\":12345}"; break;
-        default: return queue(r, rep);
+        case FK_BIGSTATUS: return queue(r, rep);
+        default: return queue(r, override(r, rep));
         }
         if (rep.resp)
                 MHD_destroy_response(rep.resp);

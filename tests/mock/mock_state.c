@@ -265,7 +265,8 @@ static struct export_op *export_find(struct tenant *t, const char *id)
         return NULL;
 }
 
-int export_create(struct tenant *t, const char *package, char id[EXPORT_ID_LEN + 1])
+int export_create(struct tenant *t, const char *package, char id[EXPORT_ID_LEN + 1],
+                  char file_id[UUID_LEN + 1])
 {
         struct export_op *e = calloc(1, sizeof *e);
         if (!e)
@@ -288,6 +289,8 @@ int export_create(struct tenant *t, const char *package, char id[EXPORT_ID_LEN +
                 return -ENOMEM;
         }
         memcpy(id, e->id, EXPORT_ID_LEN + 1);
+        if (file_id)
+                memcpy(file_id, e->file_id, UUID_LEN + 1);
         return 0;
 }
 
