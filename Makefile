@@ -15,7 +15,8 @@ TEST_PC := libmicrohttpd check
 # Debian packages the build, the tests and the demo need (see README).
 BUILD_DEBS := build-essential pkg-config libcurl4-openssl-dev libyajl-dev \
               libyaml-dev libsystemd-dev
-TEST_DEBS  := libmicrohttpd-dev check strace mandoc openssl procps curl tzdata valgrind
+TEST_DEBS  := libmicrohttpd-dev check strace mandoc openssl procps curl tzdata valgrind nghttp2-server \
+              python3
 
 # Installs what is missing, once per build tree (stamp files).
 define need_debs

@@ -322,9 +322,14 @@ char *api_error_text(const char *body) {
                 for (size_t i = 0; v && i < ELEMENTSOF(keys); i++) {
                         const char *m = json_get_string(v, keys[i]);
                         if (m) {
-                                _cleanup_free_ char *t = trim_dup(m, 1200);
+                                /* the whole message, its line breaks made
+                                 * spaces: the server meant all of it */
+                                char *t = text_clean_str(m + strspn(m, " \t\r\n"), 300);
+                                size_t n = strlen(t);
+                                while (n > 0 && t[n - 1] == ' ')
+                                        t[--n] = 0;
                                 yajl_tree_free(v);
-                                return text_clean_str(t, 300);
+                                return t;
                         }
                 }
                 yajl_tree_free(v);

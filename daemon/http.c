@@ -269,8 +269,13 @@ static int add_header(struct http_req *r, const char *name, const char *v) {
 }
 
 /* With DEV2PRODD_LOG_LEVEL=debug, curl's own account of each request, with
- * the secrets taken out: the Authorization header is redacted and no body is
- * shown (a login body carries a password; packages are binary). */
+ * the secrets taken out: its notes and the header lines it sent and
+ * received, line by line, and no body (CURLINFO_DATA_*: a login body
+ * carries a password; packages are binary) nor TLS record.  A line naming
+ * a credential, in any format libcurl has for headers (the HTTP/1 dump
+ * "Authorization: ...", HTTP/2 text lines "h2h3 [authorization: ...]",
+ * ...), is replaced whole by a fixed text: see log_redact_curl_line.
+ * log_full escapes the rest, so a header value cannot forge a line. */
 static int on_debug(CURL *e, curl_infotype type, char *data, size_t size, void *userdata) {
         static const char *const what[] = { [CURLINFO_TEXT] = "*", [CURLINFO_HEADER_IN] = "<",
                                             [CURLINFO_HEADER_OUT] = ">" };
@@ -281,12 +286,18 @@ static int on_debug(CURL *e, curl_infotype type, char *data, size_t size, void *
         while (p < end) {
                 const char *nl = memchr(p, '\n', (size_t) (end - p));
                 size_t n = (size_t) ((nl ? nl : end) - p);
+                const char *redacted;
                 if (n && p[n - 1] == '\r')
                         n--;
-                if (n && strncasecmp(p, "authorization:", 14) == 0)
-                        log_debug("curl %s Authorization: (redacted)", what[type]);
-                else if (n)
-                        log_debug("curl %s %.*s", what[type], (int) MIN(n, (size_t) 1000), p);
+                /* judged on the whole line, before any cut */
+                if ((redacted = log_redact_curl_line(p, n)))
+                        log_debug("curl %s %s", what[type], redacted);
+                else if (n) {
+                        size_t m = MIN(n, (size_t) 1000);
+                        for (int k = 0; k < 3 && m < n && m > 0 && ((unsigned char) p[m] & 0xc0) == 0x80; k++)
+                                m--;    /* cut between two UTF-8 characters */
+                        log_debug("curl %s %.*s", what[type], (int) m, p);
+                }
                 p = nl ? nl + 1 : end;
         }
         return 0;

@@ -6,6 +6,9 @@
  *   "dev2prodd: [forms-nightly-20261128T023000Z] export: export of package 54321 requested ..."
  *   "dev2prodd: warning: [forms-nightly-20261128T023000Z] upload: HTTP 503: ...; try 2 of 6 in 1s"
  * Secrets must never reach these functions: callers log ids, never keys.
+ * Every line is escaped on the way out (log_escape): server text in a
+ * message cannot start a new line, move the cursor or colour a terminal,
+ * and MESSAGE= is always one line of valid UTF-8.
  */
 #ifndef DEV2PROD_LOG_H
 #define DEV2PROD_LOG_H
@@ -26,6 +29,35 @@ struct log_ctx {
         const char *step;       /* DEV2PROD_STEP= */
         const char *tenant;     /* DEV2PROD_TENANT= */
 };
+
+/* Copies the string in to out (outlen bytes, always NUL-terminated when
+ * outlen > 0) as one printable line of valid UTF-8:
+ *   '\n' '\t' '\r' -> the two characters "\n" "\t" "\r";
+ *   other C0 bytes (0x01-0x1f) and DEL (0x7f) -> "\xHH" (ESC is "\x1b");
+ *   each byte that does not start a valid UTF-8 sequence (stray
+ *   continuation bytes, 0xc0/0xc1/0xf5-0xff, overlong forms, surrogates,
+ *   code points over U+10FFFF, a sequence cut short) -> "\xHH";
+ *   C1 controls U+0080-U+009F (0xc2 0x80-0x9f, which some terminals obey
+ *   as escape sequences) -> "\u0080".."\u009f";
+ *   every other valid UTF-8 character is copied unchanged; a backslash
+ *   is copied as it is.
+ * When out is too small, the copy stops before the first character or
+ * escape that does not fit whole: never half a character, never half an
+ * escape.  Returns the bytes written, the NUL excluded. */
+size_t log_escape(char *out, size_t outlen, const char *in);
+
+/* The redaction rule for libcurl's debug account (CURLOPT_DEBUGFUNCTION),
+ * fail-closed: given one line (n bytes, no line end, may hold any byte),
+ * returns the fixed text to log instead of it, or NULL when it may be
+ * logged (escaped) as it is.  A line that names a credential in any
+ * format libcurl uses - the HTTP/1 header dump "Authorization: ...", the
+ * HTTP/2 text lines "h2h3 [authorization: ...]" (7.88) and
+ * "[HTTP/2] [1] [authorization: ...]" (8.x), "Proxy-Authorization",
+ * anything else - is caught by its words: "authorization", "rest_api_key",
+ * "bearer " or "cookie" anywhere in it, in any case.  A line that starts
+ * with the header name ("Authorization:", "Cookie:", "Set-Cookie:") keeps
+ * that name in the replacement, e.g. "Authorization: (redacted)". */
+const char *log_redact_curl_line(const char *line, size_t n);
 
 void log_open(const char *ident);
 void log_set_max_level(int prio);
