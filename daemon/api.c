@@ -285,11 +285,26 @@ static char *trim_dup(const char *s, size_t max) {
         return xstrndup(s, MIN(n, max));
 }
 
+/* A session key goes back in an Authorization header: a CR or LF in it
+ * would let the server's answer add headers of its own to our requests. */
+static int login_key_check(char **key, char **ret_err) {
+        for (const char *p = *key; *p; p++)
+                if ((unsigned char) *p < 0x20 || (unsigned char) *p > 0x7e) {
+                        secret_free(*key);
+                        *key = NULL;
+                        return fail(ret_err, "the session key in the login answer holds characters an HTTP "
+                                    "header cannot carry");
+                }
+        return 0;
+}
+
 int api_parse_login(const char *body, size_t len, char **ret_key, char **ret_err) {
         static const char *const keys[] = { "SessionKey", "sessionKey", "key", "token" };
         char err[64];
         yajl_val v;
 
+        if (strlen(body) != len)
+                return fail(ret_err, "the login answer holds a NUL byte");
         if (body[0] != '{' && body[0] != '"') {
                 char *k = trim_dup(body, 4096);
                 if (!*k) {
@@ -297,7 +312,7 @@ int api_parse_login(const char *body, size_t len, char **ret_key, char **ret_err
                         return fail(ret_err, "empty answer to the login");
                 }
                 *ret_key = k;
-                return 0;
+                return login_key_check(ret_key, ret_err);
         }
         v = json_parse(body, len, err, sizeof err);
         if (!v)
@@ -309,7 +324,7 @@ int api_parse_login(const char *body, size_t len, char **ret_key, char **ret_err
                         if (json_get_string(v, keys[i]) && *json_get_string(v, keys[i]))
                                 *ret_key = xstrdup(json_get_string(v, keys[i]));
         yajl_tree_free(v);
-        return *ret_key ? 0 : fail(ret_err, "no session key in the login answer");
+        return *ret_key ? login_key_check(ret_key, ret_err) : fail(ret_err, "no session key in the login answer");
 }
 
 char *api_error_text(const char *body) {

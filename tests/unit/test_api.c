@@ -145,6 +145,14 @@ START_TEST(login_answers) {
         ck_assert_int_eq(parse_login("{\"nothing\":1}", &k, &err), -EPROTO);
         free(err); err = NULL;
         ck_assert_int_eq(parse_login("   ", &k, &err), -EPROTO);
+        free(err); err = NULL;
+        /* a key that would carry a header of the server's into our requests */
+        ck_assert_int_eq(parse_login("{\"SessionKey\":\"sk\\r\\nX-Evil: 1\"}", &k, &err), -EPROTO);
+        ck_assert_ptr_null(k);
+        ck_assert_ptr_nonnull(strstr(err, "cannot carry"));
+        ck_assert_ptr_null(strstr(err, "X-Evil"));     /* the key is a secret: never echoed */
+        free(err); err = NULL;
+        ck_assert_int_eq(parse_login("\"sk\\u0007\"", &k, &err), -EPROTO);
         free(err);
 }
 END_TEST
