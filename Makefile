@@ -6,9 +6,19 @@ PREFIX  ?= /usr/local
 DESTDIR ?=
 BUILD   := build
 CC      ?= cc
-CFLAGS  ?= -O2 -g
-CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter \
-           -Wshadow -Wpointer-arith -Wformat=2 -fno-strict-aliasing
+# CFLAGS, CPPFLAGS and LDFLAGS are the builder's (a distribution's hardening
+# flags arrive there: dpkg-buildflags); the project's own flags come first
+# in D2P_CFLAGS, so the builder's can still add to or override them.
+CFLAGS   ?= -O2 -g
+CPPFLAGS ?=
+LDFLAGS  ?=
+D2P_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter \
+              -Wshadow -Wpointer-arith -Wformat=2 -fno-strict-aliasing \
+              -Wmissing-prototypes -Wstrict-prototypes -Wmissing-declarations
+ALL_CFLAGS = $(D2P_CFLAGS) $(CPPFLAGS) $(CFLAGS)
+# each object records the headers it includes (-MMD): a change to one
+# header rebuilds only the objects that use it
+DEP_FLAGS  = -MMD -MP
 LIBS_PC := libcurl yajl yaml-0.1 libsystemd
 TEST_PC := libmicrohttpd check
 
@@ -55,33 +65,35 @@ MAIN_SRCS := daemon/main.c daemon/ctl.c
 LIB_SRCS := $(filter-out $(MAIN_SRCS),$(SRCS))
 LIB_OBJS := $(patsubst daemon/%.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
 
-$(BUILD)/obj/%.o: daemon/%.c $(wildcard daemon/*.h) | $(BUILD)/.deps-build
+$(BUILD)/obj/%.o: daemon/%.c | $(BUILD)/.deps-build
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(PC_CFLAGS) -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) $(DEP_FLAGS) $(PC_CFLAGS) -c -o $@ $<
 
 $(BUILD)/libdev2prod.a: $(LIB_OBJS)
 	rm -f $@ && ar rcs $@ $^
 
 $(BUILD)/dev2prodd: $(BUILD)/obj/main.o $(BUILD)/libdev2prod.a
-	$(CC) $(CFLAGS) -o $@ $^ $(PC_LIBS) -lm
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(PC_LIBS) -lm
 
 $(BUILD)/dev2prodctl: $(BUILD)/obj/ctl.o $(BUILD)/libdev2prod.a
-	$(CC) $(CFLAGS) -o $@ $^ $(PC_LIBS) -lm
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(PC_LIBS) -lm
 
 # ---- tests ---------------------------------------------------------------
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
-$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libdev2prod.a $(wildcard daemon/*.h) | $(BUILD)/.deps-test
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libdev2prod.a | $(BUILD)/.deps-test
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Wno-error=unused-function -Idaemon $(PC_CFLAGS) $(T_CFLAGS) -o $@ $< $(BUILD)/libdev2prod.a $(PC_LIBS) $(T_LIBS) -lm
+	$(CC) $(ALL_CFLAGS) $(DEP_FLAGS) -Wno-error=unused-function -Idaemon $(PC_CFLAGS) $(T_CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libdev2prod.a $(PC_LIBS) $(T_LIBS) -lm
 
 $(BUILD)/mock-dev2prod: $(wildcard tests/mock/*.c tests/mock/*.h) daemon/sha256.c daemon/sha256.h | $(BUILD)/.deps-test
-	$(CC) $(CFLAGS) -Idaemon $(T_CFLAGS) -o $@ $(wildcard tests/mock/*.c) daemon/sha256.c $(T_LIBS) -lpthread
+	$(CC) $(ALL_CFLAGS) -Idaemon $(T_CFLAGS) $(LDFLAGS) -o $@ $(wildcard tests/mock/*.c) daemon/sha256.c $(T_LIBS) -lpthread
 
 TOOL_BINS := $(patsubst tests/tools/%.c,$(BUILD)/%,$(wildcard tests/tools/*.c))
 $(BUILD)/%: tests/tools/%.c | $(BUILD)/.deps-build
-	$(CC) $(CFLAGS) -o $@ $<
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $<
+
+-include $(wildcard $(BUILD)/obj/*.d $(BUILD)/tests/*.d)
 
 check: $(BUILD)/.deps-test all $(UNIT_BINS) $(BUILD)/mock-dev2prod $(TOOL_BINS)
 	@bash tests/run.sh $(BUILD)

@@ -22,7 +22,7 @@ $(BUILD)/.deps-bench-profile: $(BUILD)/.deps-bench
 
 $(BUILD)/bench/notify-stamp: bench/notify-stamp.c | $(BUILD)/.deps-build
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $<
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $<
 
 BENCH_BINS := $(BUILD)/dev2prodd $(BUILD)/dev2prodctl $(BUILD)/mock-dev2prod $(BUILD)/bench/notify-stamp
 
