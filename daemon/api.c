@@ -7,20 +7,6 @@
 #include "json.h"
 #include "judge.h"
 
-enum status_class api_status_class(const char *s) {
-        static const char *const failed[] = { "FAILED", "ERROR", "CANCELLED", "CANCELED", "ABORTED" };
-        if (!s)
-                return STATUS_RUNNING;
-        if (strcasecmp(s, "COMPLETED") == 0)
-                return STATUS_COMPLETED;
-        for (size_t i = 0; i < ELEMENTSOF(failed); i++)
-                if (strcasecmp(s, failed[i]) == 0)
-                        return STATUS_FAILED;
-        /* PENDING, IN_PROGRESS, RUNNING, or a word we don't know: keep
-         * polling until the step times out (API notes, quirk 2). */
-        return STATUS_RUNNING;
-}
-
 /* Percent-encodes everything but RFC 3986 unreserved characters. */
 static char *path_escape(const char *s) {
         static const char hex[] = "0123456789ABCDEF";

@@ -6,9 +6,6 @@
 
 #include "util.h"
 
-/* Status words, judged case-insensitively (API notes, quirk 2). */
-enum status_class { STATUS_RUNNING, STATUS_COMPLETED, STATUS_FAILED };
-enum status_class api_status_class(const char *status);
 
 struct part_stat {              /* export: Statistics[] */
         char *name;

@@ -1,14 +1,12 @@
 /* control.c — see control.h. */
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include "control.h"
-#include "daemon.h"
 #include "log.h"
 
 #define MAX_REQUEST 512
@@ -40,7 +38,8 @@ struct control {
         sd_event_source *listener;
         sd_event_source *backoff;       /* re-enables the listener after a failed accept */
         char *path;
-        struct daemon *daemon;
+        const struct control_handler *handler;
+        void *userdata;
         struct conn *conns;             /* open connections (a list, freed at close) */
         unsigned n_conns;
         bool backing_off;               /* accept4 failed: resting until the timer fires */
@@ -92,7 +91,8 @@ static void answer(struct conn *c, const char *line) {
 }
 
 static void handle(struct conn *c, char *req) {
-        struct daemon *d = c->ctl->daemon;
+        const struct control_handler *h = c->ctl->handler;
+        void *u = c->ctl->userdata;
         _cleanup_free_ char *id = NULL, *err = NULL, *line = NULL;
         char *arg = strchr(req, ' ');
 
@@ -101,11 +101,11 @@ static void handle(struct conn *c, char *req) {
         if (streq(req, "ping"))
                 line = xasprintf("ok %d", (int) getpid());
         else if (streq(req, "run") && arg)
-                line = daemon_start_manual(d, arg, &id, &err) < 0 ? xasprintf("error %s", err) : xasprintf("ok %s", id);
+                line = h->run(u, arg, &id, &err) < 0 ? xasprintf("error %s", err) : xasprintf("ok %s", id);
         else if (streq(req, "job") && arg)
-                line = xstrdup(daemon_has_job(d, arg) ? "ok active" : "ok inactive");
+                line = xstrdup(h->has_job(u, arg) ? "ok active" : "ok inactive");
         else if (streq(req, "cancel") && arg)
-                line = daemon_cancel(d, arg, &err) < 0 ? xasprintf("error %s", err) : xasprintf("ok %s", arg);
+                line = h->cancel(u, arg, &err) < 0 ? xasprintf("error %s", err) : xasprintf("ok %s", arg);
         else
                 line = xstrdup("error unknown request (expected: run NAME, cancel JOB, ping)");
         answer(c, line);
@@ -223,7 +223,8 @@ static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdat
         return 0;
 }
 
-int control_open(sd_event *e, const char *path, struct daemon *d, struct control **ret) {
+int control_open(sd_event *e, const char *path, const struct control_handler *h, void *userdata,
+                 struct control **ret) {
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
         struct control *ctl;
         _cleanup_free_ char *dir = NULL;
@@ -250,7 +251,8 @@ int control_open(sd_event *e, const char *path, struct daemon *d, struct control
         }
         ctl = xcalloc(1, sizeof *ctl);
         ctl->path = xstrdup(path);
-        ctl->daemon = d;
+        ctl->handler = h;
+        ctl->userdata = userdata;
         r = sd_event_add_io(e, &ctl->listener, fd, EPOLLIN, on_accept, ctl);
         if (r < 0) {
                 close(fd);
@@ -289,44 +291,4 @@ void control_close(struct control *ctl) {
         (void) unlink(ctl->path);
         free(ctl->path);
         free(ctl);
-}
-
-int control_request(const char *path, const char *request, char **ret_answer) {
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
-        struct pollfd pfd;
-        char buf[1024];
-        size_t len = 0;
-        int fd, r;
-
-        if (strlen(path) >= sizeof sa.sun_path)
-                return -ENAMETOOLONG;
-        strcpy(sa.sun_path, path);
-        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (fd < 0)
-                return -errno;
-        if (connect(fd, (struct sockaddr *) &sa, sizeof sa) < 0 ||
-            send(fd, request, strlen(request), MSG_NOSIGNAL) < 0 || send(fd, "\n", 1, MSG_NOSIGNAL) < 0) {
-                r = -errno;
-                close(fd);
-                return r;
-        }
-        pfd = (struct pollfd) { .fd = fd, .events = POLLIN };
-        while (len < sizeof buf - 1) {
-                ssize_t n;
-                if (poll(&pfd, 1, 10000) <= 0) {
-                        close(fd);
-                        return -ETIMEDOUT;
-                }
-                n = recv(fd, buf + len, sizeof buf - 1 - len, 0);
-                if (n <= 0)
-                        break;
-                len += (size_t) n;
-        }
-        close(fd);
-        buf[len] = 0;
-        buf[strcspn(buf, "\n")] = 0;
-        if (!len)
-                return -ECONNRESET;
-        *ret_answer = xstrdup(buf);
-        return 0;
 }

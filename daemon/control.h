@@ -6,20 +6,34 @@
  *     cancel JOB-ID   ->  ok JOB-ID           | error MESSAGE
  *     job JOB-ID      ->  ok active | ok inactive   (is it running or queued?)
  *     ping            ->  ok PID
- * Read-only questions need no daemon: dev2prodctl reads the job files. */
+ * Read-only questions need no daemon: dev2prodctl reads the job files.
+ * This is the server; the client is ctlclient.h. */
 #ifndef DEV2PROD_CONTROL_H
 #define DEV2PROD_CONTROL_H
 
+#include <stdbool.h>
 #include <systemd/sd-event.h>
 
-struct daemon;
+/* Until dev2prodctl (ctl.c) includes ctlclient.h itself. */
+#include "ctlclient.h"
+
+/* What the requests do, given by the daemon: the socket knows the
+ * protocol, not the jobs.  userdata is control_open's. */
+struct control_handler {
+        /* run NAME: starts promotion name now; *ret_id gets the job id.
+         * Negative errno with *ret_err on refusal. */
+        int (*run)(void *userdata, const char *name, char **ret_id, char **ret_err);
+        /* cancel JOB-ID: negative errno with *ret_err when there is no such job. */
+        int (*cancel)(void *userdata, const char *job_id, char **ret_err);
+        /* job JOB-ID: is it running or queued? */
+        bool (*has_job)(void *userdata, const char *job_id);
+};
+
 struct control;
 
-int control_open(sd_event *e, const char *path, struct daemon *d, struct control **ret);
+/* h must outlive the control socket. */
+int control_open(sd_event *e, const char *path, const struct control_handler *h, void *userdata,
+                 struct control **ret);
 void control_close(struct control *c);
-
-/* Client side (dev2prodctl): sends one request, returns the answer line
- * (malloc'd) or a negative errno (-ENOENT/-ECONNREFUSED: no daemon). */
-int control_request(const char *path, const char *request, char **ret_answer);
 
 #endif

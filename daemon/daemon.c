@@ -8,6 +8,7 @@
 #include "control.h"
 #include "daemon.h"
 #include "engine.h"
+#include "job.h"
 #include "log.h"
 #include "scheduler.h"
 #include "store.h"
@@ -149,7 +150,12 @@ static int create_job(struct daemon *d, const struct promotion *p, uint64_t due_
         return 0;
 }
 
-int daemon_start_manual(struct daemon *d, const char *name, char **ret_id, char **ret_err) {
+/* ---- the control socket (control.h) -------------------------------------- */
+
+/* run NAME: refused when the promotion is unknown or a job of it is
+ * active or held. */
+static int on_request_run(void *userdata, const char *name, char **ret_id, char **ret_err) {
+        struct daemon *d = userdata;
         const struct promotion *p = config_find_promotion(d->config, name);
         const char *held;
         struct slot *s;
@@ -180,10 +186,10 @@ int daemon_start_manual(struct daemon *d, const char *name, char **ret_id, char 
         return 0;
 }
 
-bool daemon_has_job(struct daemon *d, const char *id) { return slot_of_id(d, id) != NULL; }
+static bool on_request_job(void *userdata, const char *id) { return slot_of_id(userdata, id) != NULL; }
 
-int daemon_cancel(struct daemon *d, const char *id, char **ret_err) {
-        struct slot *s = slot_of_id(d, id);
+static int on_request_cancel(void *userdata, const char *id, char **ret_err) {
+        struct slot *s = slot_of_id(userdata, id);
         if (!s) {
                 *ret_err = xasprintf("no running or queued job '%s'", id);
                 return -ENOENT;
@@ -191,6 +197,12 @@ int daemon_cancel(struct daemon *d, const char *id, char **ret_err) {
         job_cancel(s->job, "cancelled by an operator (dev2prodctl cancel)");
         return 0;
 }
+
+static const struct control_handler control_handler = {
+        .run = on_request_run,
+        .cancel = on_request_cancel,
+        .has_job = on_request_job,
+};
 
 /* A job file that cannot be read holds its promotion: it may be an
  * unfinished job, perhaps one whose import was sent, and another job of
@@ -510,7 +522,7 @@ int daemon_run(struct config *c) {
         sd_event_add_time_relative(d.event, &d.status_timer, CLOCK_MONOTONIC, 2 * USEC_PER_SEC, 0, on_status_timer, &d);
         sd_event_source_set_enabled(d.status_timer, SD_EVENT_OFF);
 
-        r = control_open(d.event, control_path(c), &d, &d.control);
+        r = control_open(d.event, control_path(c), &control_handler, &d, &d.control);
         if (r < 0)
                 log_warning_errno(r, "cannot open the control socket %s; dev2prodctl run/cancel will not "
                                   "work (read commands still do)", control_path(c));
@@ -538,8 +550,10 @@ int daemon_run(struct config *c) {
         if (r < 0)
                 log_error_errno(r, "event loop failed");
 
-        for (size_t i = 0; i < d.n_slots; i++)
+        for (size_t i = 0; i < d.n_slots; i++) {
+                job_suspend(d.slots[i].job);    /* stopped already, unless the loop failed */
                 job_free(d.slots[i].job);
+        }
         free(d.slots);
         for (size_t i = 0; i < d.n_held; i++) {
                 free(d.held[i].promotion);

@@ -10,12 +10,4 @@
 /* Takes ownership of c.  Returns the process exit status. */
 int daemon_run(struct config *c);
 
-/* For the control socket (control.c). */
-struct daemon;
-/* Starts promotion name now; *ret_id gets the job id.  Negative errno with
- * *ret_err on refusal (unknown promotion, a job of it already active). */
-int daemon_start_manual(struct daemon *d, const char *name, char **ret_id, char **ret_err);
-bool daemon_has_job(struct daemon *d, const char *job_id);
-int daemon_cancel(struct daemon *d, const char *job_id, char **ret_err);
-
 #endif

@@ -50,7 +50,7 @@ bool engine_target_acquire(struct engine *e, struct job *j) {
         return false;
 }
 
-void engine_target_release(struct engine *e, struct job *j) {
+struct job *engine_target_release(struct engine *e, struct job *j) {
         struct target_lock *l;
 
         for (size_t i = 0; i < e->n_waiting; i++)
@@ -61,7 +61,7 @@ void engine_target_release(struct engine *e, struct job *j) {
                 }
         l = lock_of(e, j->to.name);
         if (l->holder != j)
-                return;
+                return NULL;
         l->holder = NULL;
         /* first come, first served */
         for (size_t i = 0; i < e->n_waiting; i++) {
@@ -71,9 +71,9 @@ void engine_target_release(struct engine *e, struct job *j) {
                 memmove(&e->waiting[i], &e->waiting[i + 1], (e->n_waiting - i - 1) * sizeof *e->waiting);
                 e->n_waiting--;
                 l->holder = w;
-                job_continue(w);
-                return;
+                return w;
         }
+        return NULL;
 }
 
 void engine_done(struct engine *e) {

@@ -9,7 +9,7 @@
 #include "auth.h"
 #include "config.h"
 #include "http.h"
-#include "job.h"
+#include "jobdata.h"
 
 struct engine {
         sd_event *event;
@@ -40,9 +40,11 @@ uint32_t engine_random(struct engine *e);
 
 /* True when j may run its target-side steps now (it then holds the lock of
  * j->to until engine_target_release); false when another job holds it:
- * j is queued and job_continue(j) is called when its turn comes. */
+ * j is queued, and the release that gives it the lock returns it. */
 bool engine_target_acquire(struct engine *e, struct job *j);
-/* Drops j's lock or its place in the queue; wakes the next waiter. */
-void engine_target_release(struct engine *e, struct job *j);
+/* Drops j's lock or its place in the queue.  Returns the waiting job that
+ * now holds the lock, which the caller continues, or NULL: the engine
+ * keeps the queue, the machine (job.c) runs the jobs. */
+struct job *engine_target_release(struct engine *e, struct job *j);
 
 #endif

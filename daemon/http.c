@@ -8,7 +8,6 @@
 #include <unistd.h>
 
 #include "http.h"
-#include "api.h"
 #include "json.h"
 #include "log.h"
 #include "sha256.h"
@@ -473,18 +472,4 @@ unsigned http_running(const struct http *h) { return h->running; }
 bool http_result_not_sent(const struct http_result *res) {
         return res->code == CURLE_COULDNT_CONNECT || res->code == CURLE_COULDNT_RESOLVE_HOST ||
                res->code == CURLE_COULDNT_RESOLVE_PROXY;
-}
-
-char *http_result_describe(const struct http_result *res) {
-        if (res->write_errno)
-                return xasprintf("writing the package failed: %s", strerror(res->write_errno));
-        if (res->body_too_large)
-                return xasprintf("answer larger than %u bytes", JSON_MAX_ANSWER);
-        if (res->code != CURLE_OK)
-                return xasprintf("%s", res->error);
-        if (res->status / 100 != 2) {
-                _cleanup_free_ char *t = api_error_text(res->body.data);
-                return xasprintf("HTTP %ld: %s", res->status, t);
-        }
-        return xasprintf("HTTP %ld", res->status);
 }

@@ -69,8 +69,5 @@ unsigned http_running(const struct http *h);
 /* True when the request certainly never reached the server (no connection
  * was made), so even a non-idempotent POST may be sent again. */
 bool http_result_not_sent(const struct http_result *res);
-/* One line describing a failed result for logs: "HTTP 503: injected 503",
- * "connection refused (Couldn't connect to server)", ... */
-char *http_result_describe(const struct http_result *res);
 
 #endif

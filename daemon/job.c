@@ -54,9 +54,8 @@ struct outgoing {
         int fd;
 };
 
+/* Its name and STATUS= verb are the job's data (jobdata.c). */
 struct step {
-        const char *name;               /* job file "state", DEV2PROD_STEP= */
-        const char *doing;              /* STATUS= verb */
         enum side side;
         enum request_kind kind;
         enum redo redo;
@@ -81,96 +80,16 @@ static enum verdict ans_import(struct job *j, const struct http_result *res, enu
 static enum verdict ans_import_poll(struct job *j, const struct http_result *res, enum job_state *next);
 
 static const struct step steps[_JOB_STEPS] = {
-        /*                  name            doing          side    kind        redo          prepare           answer */
-        [JOB_EXPORT]       = { "export",       "exporting",   SOURCE, REQ_CREATE, REDO_RESEND,  prep_export,      ans_export },
-        [JOB_EXPORT_POLL]  = { "export-poll",  "exporting",   SOURCE, REQ_READ,   REDO_POLL,    prep_export_poll, ans_export_poll },
-        [JOB_DOWNLOAD]     = { "download",     "downloading", SOURCE, REQ_READ,   REDO_RESTART, prep_download,    ans_download },
-        [JOB_UPLOAD]       = { "upload",       "uploading",   TARGET, REQ_CREATE, REDO_RESEND,  prep_upload,      ans_upload },
-        [JOB_DRY_RUN]      = { "dry-run",      "dry-running", TARGET, REQ_CREATE, REDO_RESEND,  prep_dry_run,     ans_dry_run },
-        [JOB_DRY_RUN_POLL] = { "dry-run-poll", "dry-running", TARGET, REQ_READ,   REDO_POLL,    prep_import_poll, ans_dry_run_poll },
-        [JOB_IMPORT]       = { "import",       "importing",   TARGET, REQ_IMPORT, REDO_NEVER,   prep_import,      ans_import },
-        [JOB_IMPORT_POLL]  = { "import-poll",  "importing",   TARGET, REQ_READ,   REDO_POLL,    prep_import_poll, ans_import_poll },
+        /*                   side    kind        redo          prepare           answer */
+        [JOB_EXPORT]       = { SOURCE, REQ_CREATE, REDO_RESEND,  prep_export,      ans_export },
+        [JOB_EXPORT_POLL]  = { SOURCE, REQ_READ,   REDO_POLL,    prep_export_poll, ans_export_poll },
+        [JOB_DOWNLOAD]     = { SOURCE, REQ_READ,   REDO_RESTART, prep_download,    ans_download },
+        [JOB_UPLOAD]       = { TARGET, REQ_CREATE, REDO_RESEND,  prep_upload,      ans_upload },
+        [JOB_DRY_RUN]      = { TARGET, REQ_CREATE, REDO_RESEND,  prep_dry_run,     ans_dry_run },
+        [JOB_DRY_RUN_POLL] = { TARGET, REQ_READ,   REDO_POLL,    prep_import_poll, ans_dry_run_poll },
+        [JOB_IMPORT]       = { TARGET, REQ_IMPORT, REDO_NEVER,   prep_import,      ans_import },
+        [JOB_IMPORT_POLL]  = { TARGET, REQ_READ,   REDO_POLL,    prep_import_poll, ans_import_poll },
 };
-
-static const char *const final_names[] = {
-        [JOB_SUCCEEDED - _JOB_STEPS] = "succeeded",
-        [JOB_FAILED - _JOB_STEPS] = "failed",
-        [JOB_CANCELLED - _JOB_STEPS] = "cancelled",
-};
-
-const char *job_state_to_string(enum job_state s) {
-        if (s < _JOB_STEPS)
-                return steps[s].name;
-        if (s < _JOB_STATE_MAX)
-                return final_names[s - _JOB_STEPS];
-        return "invalid";
-}
-
-int job_state_from_string(const char *s) {
-        for (int i = 0; i < _JOB_STATE_MAX; i++)
-                if (streq(s, job_state_to_string((enum job_state) i)))
-                        return i;
-        return -EINVAL;
-}
-
-bool job_state_is_final(enum job_state s) { return s >= _JOB_STEPS; }
-
-const char *job_state_doing(enum job_state s) {
-        return s < _JOB_STEPS ? steps[s].doing : job_state_to_string(s);
-}
-
-/* ---- life cycle ------------------------------------------------------- */
-
-static void tenant_snapshot(struct job_tenant *d, const struct tenant *t) {
-        d->name = xstrdup(t->name);
-        d->url = xstrdup(t->url);
-        d->tenant_id = xstrdup(t->tenant_id);
-}
-
-struct job *job_new(const char *id, const struct promotion *p, uint64_t due_usec) {
-        struct job *j = xcalloc(1, sizeof *j);
-        j->id = xstrdup(id);
-        j->promotion = xstrdup(p->name);
-        j->package = xstrdup(p->package);
-        tenant_snapshot(&j->from, p->from);
-        tenant_snapshot(&j->to, p->to);
-        j->mode = p->mode;
-        j->settings = p->settings;
-        j->state = JOB_EXPORT;
-        j->created_usec = j->updated_usec = now_realtime_usec();
-        j->due_usec = due_usec;
-        j->download_fd = -1;
-        return j;
-}
-
-static void tenant_free(struct job_tenant *t) {
-        free(t->name);
-        free(t->url);
-        free(t->tenant_id);
-}
-
-void job_free(struct job *j) {
-        if (!j)
-                return;
-        job_suspend(j);
-        free(j->id);
-        free(j->promotion);
-        free(j->package);
-        tenant_free(&j->from);
-        tenant_free(&j->to);
-        free(j->failure);
-        free(j->message);
-        free(j->export_id);
-        export_status_free(&j->export);
-        free(j->package_path);
-        free(j->target_file_id);
-        free(j->dry_run_id);
-        import_status_free(&j->dry_run);
-        free(j->import_id);
-        import_status_free(&j->import);
-        free(j->superseded_by);
-        free(j);
-}
 
 /* ---- logging ----------------------------------------------------------- */
 
@@ -181,7 +100,7 @@ static const struct job_tenant *side_tenant(const struct job *j, enum side s) {
 static struct log_ctx job_ctx(const struct job *j) {
         struct log_ctx c = { .job = j->id, .promotion = j->promotion };
         if (j->state < _JOB_STEPS) {
-                c.step = steps[j->state].name;
+                c.step = job_state_to_string(j->state);
                 c.tenant = side_tenant(j, steps[j->state].side)->name;
         }
         return c;
@@ -464,6 +383,7 @@ static void send_login(struct job *j, const struct tenant *t) {
 
 static void send_request(struct job *j) {
         const struct step *s = &steps[j->state];
+        const char *name = job_state_to_string(j->state);       /* prepare() and answer() may move j */
         _cleanup_free_ char *why = NULL;
         const struct tenant *t = live_tenant(j, &why);
         struct outgoing o = { .rq = { .download_fd = -1 }, .fd = -1 };
@@ -484,7 +404,7 @@ static void send_request(struct job *j) {
                 outgoing_free(&o);
                 secret_free(auth);
                 if (!job_state_is_final(j->state) && r != -ECANCELED)
-                        job_fail(j, "local", "cannot prepare the %s request: %s", s->name, strerror(-r));
+                        job_fail(j, "local", "cannot prepare the %s request: %s", name, strerror(-r));
                 return;
         }
         fill_common(j, t, &o, auth);
@@ -495,7 +415,7 @@ static void send_request(struct job *j) {
         outgoing_free(&o);
         secret_free(auth);
         if (r < 0)
-                job_fail(j, "internal", "cannot start the %s request: %s", s->name, strerror(-r));
+                job_fail(j, "internal", "cannot start the %s request: %s", name, strerror(-r));
 }
 
 /* The dry run and everything after it touch the target tenant. */
@@ -507,11 +427,12 @@ static void start_state(struct job *j) {
                      j->to.name);
                 return;
         }
-        jlog(j, LOG_DEBUG, NULL, "entering %s", steps[j->state].name);
+        jlog(j, LOG_DEBUG, NULL, "entering %s", job_state_to_string(j->state));
         send_request(j);
 }
 
-void job_continue(struct job *j) {
+/* j's turn on the target tenant has come (engine_target_release). */
+static void job_continue(struct job *j) {
         jlog(j, LOG_INFO, NULL, "tenant %s is free; continuing", j->to.name);
         /* the step starts now: the wait before it shows as a gap in `show` */
         j->steps[j->state].started_usec = now_realtime_usec();
@@ -550,7 +471,8 @@ static void poll_later(struct job *j) {
         char dbuf[32];
 
         if (step_elapsed_usec(j) >= j->settings.step_timeout_usec) {
-                job_fail(j, "timeout", "%s did not finish within step_timeout (%s)", steps[j->state].name,
+                job_fail(j, "timeout", "%s did not finish within step_timeout (%s)",
+                         job_state_to_string(j->state),
                          format_duration(dbuf, sizeof dbuf, j->settings.step_timeout_usec));
                 return;
         }
@@ -577,7 +499,7 @@ static void on_login_done(struct job *j, const struct http_result *res) {
                 send_request(j);
                 return;
         }
-        desc = err ? xstrdup(err) : http_result_describe(res);
+        desc = err ? xstrdup(err) : retry_describe(res);
         if (oc == OUTCOME_AUTH || oc == OUTCOME_FATAL || oc == OUTCOME_OK) {
                 job_fail(j, "auth", "login to tenant %s as %s refused (%s); check username and "
                          "password_file", t->name, t->auth.username, desc);
@@ -590,6 +512,7 @@ static void on_login_done(struct job *j, const struct http_result *res) {
 static void on_done(struct http_req *req, const struct http_result *res, void *userdata) {
         struct job *j = userdata;
         const struct step *s = &steps[j->state];
+        const char *name = job_state_to_string(j->state);       /* prepare() and answer() may move j */
         enum outcome oc = retry_classify(res, s->kind);
         enum job_state next = j->state;
         _cleanup_free_ char *desc = NULL;
@@ -627,7 +550,7 @@ static void on_done(struct http_req *req, const struct http_result *res, void *u
                 }
         }
         if (!desc)
-                desc = http_result_describe(res);
+                desc = retry_describe(res);
 
         switch (oc) {
         case OUTCOME_OK:
@@ -645,18 +568,18 @@ static void on_done(struct http_req *req, const struct http_result *res, void *u
                         return;
                 }
                 job_fail(j, "auth", "%s refused our credentials (%s); check the %s of tenant %s",
-                         s->name, desc, t && t->auth.type == AUTH_SESSION ? "username and password" :
+                         name, desc, t && t->auth.type == AUTH_SESSION ? "username and password" :
                          "key", side_tenant(j, s->side)->name);
                 return;
         }
         case OUTCOME_FATAL:
                 if (res->write_errno)
-                        job_fail(j, "disk", "%s: %s (in %s)", s->name, desc, eng(j)->jobs_dir);
+                        job_fail(j, "disk", "%s: %s (in %s)", name, desc, eng(j)->jobs_dir);
                 else if (res->code != CURLE_OK)
-                        job_fail(j, "tls", "%s: %s (for a private CA, set ca_file: on tenant %s)", s->name, desc,
+                        job_fail(j, "tls", "%s: %s (for a private CA, set ca_file: on tenant %s)", name, desc,
                                  side_tenant(j, s->side)->name);
                 else
-                        job_fail(j, "refused", "the server refused the %s: %s", s->name, desc);
+                        job_fail(j, "refused", "the server refused the %s: %s", name, desc);
                 return;
         case OUTCOME_UNKNOWN:
                 {
@@ -670,7 +593,7 @@ static void on_done(struct http_req *req, const struct http_result *res, void *u
                 if (s->kind == REQ_CREATE && !http_result_not_sent(res) && res->status != 429 && res->status != 503) {
                         /* the server may have acted on it: say so once */
                         char *d2 = xasprintf("%s; the %s may have reached tenant %s, so sending it again may "
-                                             "leave a duplicate there (harmless)", desc, s->name,
+                                             "leave a duplicate there (harmless)", desc, name,
                                              side_tenant(j, s->side)->name);
                         free(desc);
                         desc = d2;
@@ -1059,7 +982,7 @@ void job_run(struct job *j, struct engine *e) {
                  * server, this makes a duplicate there, which is harmless. */
                 j->duplicates++;
                 jlog(j, LOG_NOTICE, NULL, "resuming: the answer to the %s was not saved; sending it again "
-                     "(a duplicate on tenant %s is harmless)", steps[j->state].name,
+                     "(a duplicate on tenant %s is harmless)", job_state_to_string(j->state),
                      side_tenant(j, steps[j->state].side)->name);
                 break;
         case REDO_NEVER:
@@ -1086,8 +1009,11 @@ void job_suspend(struct job *j) {
         j->timer = sd_event_source_disable_unref(j->timer);
         j->logging_in = false;
         j->save_pending = false;
-        if (j->engine)
-                engine_target_release(j->engine, j);
+        if (j->engine) {
+                struct job *next = engine_target_release(j->engine, j);
+                if (next)
+                        job_continue(next);
+        }
 }
 
 void job_cancel(struct job *j, const char *why) {
@@ -1102,7 +1028,7 @@ char *job_describe_progress(const struct job *j) {
         if (j->req && (j->state == JOB_DOWNLOAD || j->state == JOB_UPLOAD)) {
                 http_progress(j->req, &now, &total);
                 if (total > 0)
-                        return xasprintf("%s %u%% of %.0f MiB", steps[j->state].doing,
+                        return xasprintf("%s %u%% of %.0f MiB", job_state_doing(j->state),
                                          (unsigned) (now * 100 / total), (double) total / (1024.0 * 1024.0));
         }
         return xstrdup(job_state_doing(j->state));

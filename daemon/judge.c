@@ -37,7 +37,6 @@
 #include <errno.h>
 #include <strings.h>
 
-#include "api.h"
 #include "json.h"
 #include "judge.h"
 
@@ -47,6 +46,20 @@ const char *judgement_to_string(enum judgement v) {
                 [JUDGE_UNREADABLE] = "unreadable", [JUDGE_GARBLED] = "garbled",
         };
         return v < ELEMENTSOF(names) ? names[v] : "invalid";
+}
+
+enum status_class judge_status_class(const char *s) {
+        static const char *const failed[] = { "FAILED", "ERROR", "CANCELLED", "CANCELED", "ABORTED" };
+        if (!s)
+                return STATUS_RUNNING;
+        if (strcasecmp(s, "COMPLETED") == 0)
+                return STATUS_COMPLETED;
+        for (size_t i = 0; i < ELEMENTSOF(failed); i++)
+                if (strcasecmp(s, failed[i]) == 0)
+                        return STATUS_FAILED;
+        /* PENDING, IN_PROGRESS, RUNNING, or a word we don't know: keep
+         * polling until the step times out (API notes, quirk 2). */
+        return STATUS_RUNNING;
 }
 
 bool judge_id_usable(const char *s) {
@@ -321,7 +334,7 @@ static enum judgement judge_import_tree(yajl_val o, const struct judge_rules *ru
                                "\"DryRun\" is false in the status of a dry run: the server may have imported "
                                "the package for real" :
                                "\"DryRun\" is true in the status of an import: the server did not import");
-        switch (api_status_class(status)) {
+        switch (judge_status_class(status)) {
         case STATUS_FAILED:
                 return verdict(JUDGE_FAILED, ret_reason, "Status is %s", status);
         case STATUS_RUNNING:
@@ -374,7 +387,7 @@ enum judgement judge_export_status(const char *body, size_t len, const char *exp
         if ((r = want_string(o, "Status", NULL, NULL, &status, ret_reason)) != JUDGE_CLEAN ||
             (r = want_string(o, "id", export_id, "the export polled", NULL, ret_reason)) != JUDGE_CLEAN)
                 goto out;
-        switch (api_status_class(status)) {
+        switch (judge_status_class(status)) {
         case STATUS_FAILED:
                 r = verdict(JUDGE_FAILED, ret_reason, "Status is %s", status);
                 goto out;

@@ -28,6 +28,10 @@ enum judgement {
 
 const char *judgement_to_string(enum judgement v);
 
+/* Status words, classed case-insensitively (API notes, quirk 2). */
+enum status_class { STATUS_RUNNING, STATUS_COMPLETED, STATUS_FAILED };
+enum status_class judge_status_class(const char *status);
+
 /* What an import status (dry run or import) must say to be clean. */
 struct judge_rules {
         const char *operation_id;       /* the id polled: "id" must equal it */

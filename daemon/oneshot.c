@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "engine.h"
+#include "job.h"
 #include "log.h"
 #include "oneshot.h"
 #include "store.h"
@@ -133,6 +134,7 @@ int oneshot_run(const struct config *c, const char *name) {
         r = sd_event_loop(ev);
         if (r < 0)
                 log_error_errno(r, "event loop failed");
+        job_suspend(j);         /* stopped already, unless the loop failed */
         job_free(j);
         engine_done(&e);
         sd_event_unref(ev);

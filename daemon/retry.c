@@ -1,4 +1,6 @@
 /* retry.c — see retry.h. */
+#include "api.h"
+#include "json.h"
 #include "retry.h"
 
 enum outcome retry_classify(const struct http_result *res, enum request_kind kind) {
@@ -49,4 +51,18 @@ uint64_t retry_delay_usec(uint64_t base_usec, unsigned tries, long retry_after_s
         if (retry_after_sec > 0)
                 d = MAX(d, (uint64_t) retry_after_sec * USEC_PER_SEC);
         return d;
+}
+
+char *retry_describe(const struct http_result *res) {
+        if (res->write_errno)
+                return xasprintf("writing the package failed: %s", strerror(res->write_errno));
+        if (res->body_too_large)
+                return xasprintf("answer larger than %u bytes", JSON_MAX_ANSWER);
+        if (res->code != CURLE_OK)
+                return xasprintf("%s", res->error);
+        if (res->status / 100 != 2) {
+                _cleanup_free_ char *t = api_error_text(res->body.data);
+                return xasprintf("HTTP %ld: %s", res->status, t);
+        }
+        return xasprintf("HTTP %ld", res->status);
 }

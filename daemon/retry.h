@@ -20,6 +20,11 @@ enum outcome {
 };
 
 enum outcome retry_classify(const struct http_result *res, enum request_kind kind);
+/* One line describing a failed result for logs: "HTTP 503: injected 503"
+ * (the server's own words, api.h), "connection refused (Couldn't connect
+ * to server)", ...  Here, not in http.c: the HTTP layer knows nothing of
+ * the API's error answers. */
+char *retry_describe(const struct http_result *res);
 
 /* Delay before try number `tries` + 1 (tries >= 1 already made): base
  * doubled per try, capped at 5 minutes, with "equal jitter" (a random point

@@ -51,7 +51,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         r = api_parse_export_status(body, size, &es, &err);
         CHECK(r == 0 ? es.status && !err : r == -EPROTO && err && !es.status);
         if (r == 0) {
-                (void) api_status_class(es.status);
+                (void) judge_status_class(es.status);
                 for (size_t i = 0; i < es.n_stats; i++)
                         CHECK(es.stats[i].name);
         }
@@ -62,7 +62,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         r = api_parse_import_status(body, size, &is, &err);
         CHECK(r == 0 ? is.status && !err : r == -EPROTO && err && !is.status);
         if (r == 0) {
-                (void) api_status_class(is.status);
+                (void) judge_status_class(is.status);
                 (void) import_status_n_errors(&is);
                 (void) import_status_n_warnings(&is);
                 for (size_t i = 0; i < is.n_results; i++) {

@@ -4,6 +4,7 @@
 #include <errno.h>
 
 #include "api.h"
+#include "judge.h"
 
 /* the decoders take a length; these are for NUL-terminated literals */
 static int parse_id(const char *b, char **id, char **err) { return api_parse_id(b, strlen(b), id, err); }
@@ -77,7 +78,7 @@ START_TEST(export_status_keys_any_case) {
         ck_assert_int_eq(parse_export("{\"STATUS\":\"in_progress\",\"fileid\":\"f\"}", &s, &err), 0);
         ck_assert_str_eq(s.status, "in_progress");
         ck_assert_str_eq(s.file_id, "f");
-        ck_assert_int_eq(api_status_class(s.status), STATUS_RUNNING);
+        ck_assert_int_eq(judge_status_class(s.status), STATUS_RUNNING);
         export_status_free(&s);
         ck_assert_int_eq(parse_export("{\"id\":\"x\"}", &s, &err), -EPROTO);
         ck_assert_str_eq(err, "no \"Status\" in the answer");
@@ -86,16 +87,16 @@ START_TEST(export_status_keys_any_case) {
 END_TEST
 
 START_TEST(status_words) {
-        ck_assert_int_eq(api_status_class("COMPLETED"), STATUS_COMPLETED);
-        ck_assert_int_eq(api_status_class("completed"), STATUS_COMPLETED);
-        ck_assert_int_eq(api_status_class("FAILED"), STATUS_FAILED);
-        ck_assert_int_eq(api_status_class("Error"), STATUS_FAILED);
-        ck_assert_int_eq(api_status_class("CANCELLED"), STATUS_FAILED);
-        ck_assert_int_eq(api_status_class("canceled"), STATUS_FAILED);
-        ck_assert_int_eq(api_status_class("ABORTED"), STATUS_FAILED);
-        ck_assert_int_eq(api_status_class("IN_PROGRESS"), STATUS_RUNNING);
-        ck_assert_int_eq(api_status_class("REINDEXING"), STATUS_RUNNING);
-        ck_assert_int_eq(api_status_class(NULL), STATUS_RUNNING);
+        ck_assert_int_eq(judge_status_class("COMPLETED"), STATUS_COMPLETED);
+        ck_assert_int_eq(judge_status_class("completed"), STATUS_COMPLETED);
+        ck_assert_int_eq(judge_status_class("FAILED"), STATUS_FAILED);
+        ck_assert_int_eq(judge_status_class("Error"), STATUS_FAILED);
+        ck_assert_int_eq(judge_status_class("CANCELLED"), STATUS_FAILED);
+        ck_assert_int_eq(judge_status_class("canceled"), STATUS_FAILED);
+        ck_assert_int_eq(judge_status_class("ABORTED"), STATUS_FAILED);
+        ck_assert_int_eq(judge_status_class("IN_PROGRESS"), STATUS_RUNNING);
+        ck_assert_int_eq(judge_status_class("REINDEXING"), STATUS_RUNNING);
+        ck_assert_int_eq(judge_status_class(NULL), STATUS_RUNNING);
 }
 END_TEST
 

@@ -1,5 +1,6 @@
 /* Unit tests of retry.c: which answers are retried, which end the job,
- * which make an import's outcome unknown; and the backoff delays. */
+ * which make an import's outcome unknown; the backoff delays; and how a
+ * failed try is described. */
 #include <check.h>
 
 #include "retry.h"
@@ -80,12 +81,45 @@ START_TEST(delays) {
 }
 END_TEST
 
+/* The line that logs and job messages show for a failed try: the
+ * server's own words for an HTTP error (api.h), curl's for the transport. */
+START_TEST(describe) {
+        struct http_result r = answer(503);
+        char body[] = "{\"message\":\"injected 503\"}", *t;
+
+        r.body = (struct buf) { .data = body, .len = strlen(body) };
+        t = retry_describe(&r);
+        ck_assert_str_eq(t, "HTTP 503: injected 503");
+        free(t);
+        r = answer(201);
+        t = retry_describe(&r);
+        ck_assert_str_eq(t, "HTTP 201");
+        free(t);
+        r = transport(CURLE_COULDNT_CONNECT);
+        snprintf(r.error, sizeof r.error, "Failed to connect to localhost port 1");
+        t = retry_describe(&r);
+        ck_assert_str_eq(t, "Failed to connect to localhost port 1");
+        free(t);
+        r = answer(200);
+        r.body_too_large = true;
+        t = retry_describe(&r);
+        ck_assert_str_eq(t, "answer larger than 8388608 bytes");
+        free(t);
+        r = answer(200);
+        r.write_errno = 28; /* ENOSPC */
+        t = retry_describe(&r);
+        ck_assert_str_eq(t, "writing the package failed: No space left on device");
+        free(t);
+}
+END_TEST
+
 int main(void) {
         Suite *s = suite_create("retry");
         TCase *tc = tcase_create("retry");
         tcase_add_test(tc, statuses);
         tcase_add_test(tc, transport_errors);
         tcase_add_test(tc, delays);
+        tcase_add_test(tc, describe);
         suite_add_tcase(s, tc);
         SRunner *sr = srunner_create(s);
         srunner_run_all(sr, CK_NORMAL);

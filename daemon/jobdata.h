@@ -1,0 +1,100 @@
+/* jobdata.h — the job as data: its fields, the names of its states, and
+ * making and freeing one.  What the job files (store.c) and dev2prodctl
+ * need; the machine that runs a job is job.h, so that they link without
+ * the event loop and the HTTP layer. */
+#ifndef DEV2PROD_JOBDATA_H
+#define DEV2PROD_JOBDATA_H
+
+#include <systemd/sd-event.h>
+
+#include "api.h"
+#include "config.h"
+
+enum job_state {
+        JOB_EXPORT,             /* POST export              -> export_id */
+        JOB_EXPORT_POLL,        /* GET export status        -> export_file_id */
+        JOB_DOWNLOAD,           /* GET attachment to disk   -> download_bytes, sha256 */
+        JOB_UPLOAD,             /* POST multipart to target -> target_file_id */
+        JOB_DRY_RUN,            /* POST import?dryRun=true  -> dry_run_id */
+        JOB_DRY_RUN_POLL,       /* GET import status, judge */
+        JOB_IMPORT,             /* POST import              -> import_id */
+        JOB_IMPORT_POLL,        /* GET import status */
+        JOB_SUCCEEDED,
+        JOB_FAILED,
+        JOB_CANCELLED,
+        _JOB_STATE_MAX,
+        _JOB_STEPS = JOB_SUCCEEDED,
+};
+
+struct step_record {            /* per state, for history and `dev2prodctl show` */
+        uint64_t started_usec, finished_usec;   /* realtime; 0 = not reached */
+        unsigned attempts;                      /* requests sent in this state */
+};
+
+struct job_tenant {             /* snapshot taken when the job was created */
+        char *name, *url, *tenant_id;
+};
+
+struct engine;
+
+struct job {
+        /* ---- saved (store.c; fields documented in README "Job files") ---- */
+        char *id;
+        char *promotion;
+        char *package;
+        struct job_tenant from, to;
+        enum promo_mode mode;
+        struct settings settings;
+        enum job_state state;
+        enum job_state saved_state;     /* as on disk */
+        char *failure;                  /* short code when failed: see job.c */
+        char *message;                  /* last outcome, for operators */
+        uint64_t created_usec, updated_usec, finished_usec, due_usec;
+        char *export_id;
+        struct export_status export;    /* last COMPLETED export status */
+        char *package_path;             /* the downloaded package on disk */
+        uint64_t download_bytes;
+        char download_sha256[65];
+        char package_boot_id[37];       /* boot that wrote the package unflushed; "" = flushed */
+        char *target_file_id;
+        char *dry_run_id;
+        struct import_status dry_run;
+        char *import_id;
+        struct import_status import;
+        struct step_record steps[_JOB_STEPS];
+        unsigned duplicates;            /* creating requests sent again after a lost answer */
+
+        /* ---- runtime only ---- */
+        struct engine *engine;
+        struct http_req *req;
+        sd_event_source *timer;
+        unsigned tries;                 /* of the current request */
+        bool session_renewed;           /* a 401 already led to one new login */
+        bool logging_in;
+        int download_fd;                /* the package being written, or -1 */
+        unsigned save_failures;         /* consecutive failed saves */
+        bool save_pending;              /* the timer retries a failed save */
+        bool on_disk;                   /* it has a job file (saved or loaded): it can resume */
+        /* step_timeout is measured on the monotonic clock from step_mono_usec,
+         * plus step_base_usec that had passed before (by the saved realtime
+         * start, when a job resumes): a clock stepped while the daemon runs
+         * neither times a poll out nor lets it run forever. */
+        uint64_t step_mono_usec, step_base_usec;
+        /* A newer job of the same promotion exists (set when an unfinished
+         * job is found at start): this one must not import an older
+         * package over a newer one, see job_run. */
+        char *superseded_by;
+};
+
+const char *job_state_to_string(enum job_state s);
+int job_state_from_string(const char *s);       /* -EINVAL when unknown */
+bool job_state_is_final(enum job_state s);
+/* Progress verb for STATUS=: "exporting", "uploading" ... */
+const char *job_state_doing(enum job_state s);
+
+struct job *job_new(const char *id, const struct promotion *p, uint64_t due_usec);
+/* Frees the data only: a job that may be running is stopped first
+ * (job_suspend, job.h), which knows its request, timer and target lock. */
+void job_free(struct job *j);
+
+#endif
