@@ -58,9 +58,6 @@
 #define MAX_PARALLEL_MAX  1000
 #define TOP_LEVEL         "(top level)"
 
-#define MSEC(n) ((uint64_t) (n) * USEC_PER_MSEC)
-#define SEC(n)  ((uint64_t) (n) * USEC_PER_SEC)
-
 /* ---- errlist --------------------------------------------------------------- */
 
 void errlist_add(struct errlist *e, const char *fmt, ...) {
@@ -94,14 +91,6 @@ const char *auth_type_to_string(enum auth_type t) {
         case AUTH_API_KEY: return "api_key";
         case AUTH_BEARER:  return "bearer";
         case AUTH_SESSION: return "session";
-        }
-        return "unknown";
-}
-
-const char *on_warnings_to_string(enum on_warnings w) {
-        switch (w) {
-        case ON_WARNINGS_PROCEED: return "proceed";
-        case ON_WARNINGS_STOP:    return "stop";
         }
         return "unknown";
 }
@@ -234,7 +223,7 @@ struct tree {
  * were set, and their values.  Merged over the inherited ones at the end. */
 struct settings_over {
         struct settings s;
-        uint32_t mask;          /* bit i: settings_desc[i] was given */
+        uint32_t mask;          /* bit i: setting i (settings.h, settings_desc[i]) was given */
 };
 
 struct abuild {
@@ -248,16 +237,13 @@ struct tbuild {
         struct abuild a;
 };
 
-/* ELEMENTSOF(promo_tab), not more: there is a pbuild per promotion */
-#define PROMO_KEYS 16
-
 struct pbuild {
         struct promotion p;
         struct settings_over over;
         char *from_name, *to_name;
         size_t from_idx, to_idx;
         size_t index;           /* in the promotions: sequence */
-        struct node *vals[PROMO_KEYS];  /* value node of each promo_tab key, if given */
+        struct node **vals;     /* value node of each promo_tab key, if given (in ctx.promo_vals) */
 };
 
 struct err {
@@ -281,6 +267,9 @@ struct ctx {
         size_t n_tenants;
         struct pbuild *promos;
         size_t n_promos;
+        /* every pbuild.vals, in one allocation: with 10,000 promotions
+         * one each would be 10,000 more small allocations */
+        struct node **promo_vals;
 };
 
 static void err_mark(struct ctx *x, yaml_mark_t m, const char *key, const char *fmt, ...) _printf_(4, 5);
@@ -591,97 +580,66 @@ static void h_abs_path(struct ctx *x, const char *path, struct node *v, void *fi
 
 /* ---- settings (defaults: and per promotion) ---------------------------------- */
 
-enum setting_type { S_DURATION, S_UINT, S_ON_WARNINGS };
+/* "proceed or stop", "a, b or c": the words of an enum setting, for a
+ * message. */
+static char *words_list(const char *const *w) {
+        struct buf b = {};
+        buf_append(&b, "", 0);
+        for (size_t i = 0; w[i]; i++) {
+                const char *sep = i == 0 ? "" : w[i + 1] ? ", " : " or ";
+                buf_append(&b, sep, strlen(sep));
+                buf_append(&b, w[i], strlen(w[i]));
+        }
+        return b.data;
+}
 
-static const struct setting_desc {
-        const char *key;
-        enum setting_type type;
-        size_t off;             /* in struct settings */
-        uint64_t min, max;
-} settings_desc[] = {
-        { "poll_interval",   S_DURATION,    offsetof(struct settings, poll_interval_usec),   MSEC(100), SEC(3600) },
-        { "step_timeout",    S_DURATION,    offsetof(struct settings, step_timeout_usec),    SEC(1),    SEC(7 * 86400) },
-        { "retries",         S_UINT,        offsetof(struct settings, retries),              1,         100 },
-        { "on_warnings",     S_ON_WARNINGS, offsetof(struct settings, on_warnings),          0,         0 },
-        { "retry_delay",     S_DURATION,    offsetof(struct settings, retry_delay_usec),     MSEC(100), SEC(300) },
-        { "connect_timeout", S_DURATION,    offsetof(struct settings, connect_timeout_usec), MSEC(100), SEC(600) },
-        { "stall_timeout",   S_DURATION,    offsetof(struct settings, low_speed_time_usec),  SEC(1),    SEC(3600) },
-        { "request_timeout", S_DURATION,    offsetof(struct settings, request_timeout_usec), SEC(1),    SEC(3600) },
-};
-
-static const struct settings builtin_settings = {
-        .poll_interval_usec = SEC(15),
-        .step_timeout_usec = SEC(2 * 3600),
-        .retries = 6,
-        .on_warnings = ON_WARNINGS_PROCEED,
-        .retry_delay_usec = SEC(1),
-        .connect_timeout_usec = SEC(30),
-        .low_speed_time_usec = SEC(60),
-        .request_timeout_usec = SEC(300),
-};
-
+/* One setting (a row of settings.h): arg is its id, field the struct
+ * settings_over of the mapping it is in. */
 static void h_setting(struct ctx *x, const char *path, struct node *v, void *field, uintptr_t arg) {
         struct settings_over *o = field;
         const struct setting_desc *d = &settings_desc[arg];
-        char *f = (char *) &o->s + d->off;
+        unsigned long long n;
+        uint64_t val;
 
-        switch (d->type) {
-        case S_DURATION: {
-                uint64_t u;
-                if (get_duration(x, path, v, d->min, d->max, &u) < 0)
-                        return;
-                *(uint64_t *) f = u;
-                break;
-        }
-        case S_UINT: {
-                unsigned long long n;
-                if (get_uint(x, path, v, d->min, d->max, &n) < 0)
-                        return;
-                *(unsigned *) f = (unsigned) n;
-                break;
-        }
-        case S_ON_WARNINGS: {
+        if (d->words) {         /* an enum: one of its words */
                 const char *s = get_string(x, path, v);
                 if (!s)
                         return;
-                if (streq(s, "proceed"))
-                        *(enum on_warnings *) f = ON_WARNINGS_PROCEED;
-                else if (streq(s, "stop"))
-                        *(enum on_warnings *) f = ON_WARNINGS_STOP;
-                else {
-                        err(x, v, path, "'%.64s' is not valid (use proceed or stop)", s);
+                int w = setting_from_word((enum setting_id) arg, s);
+                if (w < 0) {
+                        _cleanup_free_ char *use = words_list(d->words);
+                        err(x, v, path, "'%.64s' is not valid (use %s)", s, use);
                         return;
                 }
-                break;
+                val = (uint64_t) w;
+        } else if (d->type == SETTING_T_DURATION) {
+                if (get_duration(x, path, v, d->min, d->max, &val) < 0)
+                        return;
+        } else {
+                assert(d->type == SETTING_T_UINT);
+                if (get_uint(x, path, v, d->min, d->max, &n) < 0)
+                        return;
+                val = n;
         }
-        }
+        setting_set(&o->s, (enum setting_id) arg, val);
         o->mask |= UINT32_C(1) << arg;
 }
+_Static_assert(_SETTINGS_N <= 32, "settings mask too small");
 
 static void settings_merge(struct settings *dst, const struct settings_over *o) {
-        for (size_t i = 0; i < ELEMENTSOF(settings_desc); i++) {
-                const struct setting_desc *d = &settings_desc[i];
-                size_t size = d->type == S_DURATION ? sizeof(uint64_t) :
-                              d->type == S_UINT ? sizeof(unsigned) : sizeof(enum on_warnings);
+        for (enum setting_id i = 0; i < _SETTINGS_N; i++)
                 if (o->mask & (UINT32_C(1) << i))
-                        memcpy((char *) dst + d->off, (const char *) &o->s + d->off, size);
-        }
+                        setting_set(dst, i, setting_get(&o->s, i));
 }
 
-#define SETTING_KEYS(container, member)                                                                  \
-        { "poll_interval",   h_setting, offsetof(container, member), 0, false },                        \
-        { "step_timeout",    h_setting, offsetof(container, member), 1, false },                        \
-        { "retries",         h_setting, offsetof(container, member), 2, false },                        \
-        { "on_warnings",     h_setting, offsetof(container, member), 3, false },                        \
-        { "retry_delay",     h_setting, offsetof(container, member), 4, false },                        \
-        { "connect_timeout", h_setting, offsetof(container, member), 5, false },                        \
-        { "stall_timeout",   h_setting, offsetof(container, member), 6, false },                        \
-        { "request_timeout", h_setting, offsetof(container, member), 7, false }
+/* The key handlers of every setting, for a mapping parsed into a struct
+ * whose member at offset off is its struct settings_over. */
+#define SETTING_KEY(off, key) { #key, h_setting, off, SETTING_##key, false },
 
 /* defaults: is parsed straight into a struct settings_over */
-struct defaults_wrap { struct settings_over over; };
+#define DEFAULTS_KEY(key, ...) SETTING_KEY(0, key)
 static const struct key_handler defaults_tab[] = {
-        SETTING_KEYS(struct defaults_wrap, over),
+        SETTINGS(DEFAULTS_KEY)
 };
 
 /* ---- secrets ----------------------------------------------------------------- */
@@ -1093,10 +1051,10 @@ static const struct key_handler promo_tab[] = {
         { "timezone", h_timezone,   offsetof(struct pbuild, p.timezone), 0, false },
         { "catch_up", h_bool,       offsetof(struct pbuild, p.catch_up), 0, false },
         { "mode",     h_mode,       offsetof(struct pbuild, p.mode),     0, false },
-        SETTING_KEYS(struct pbuild, over),
+#define PROMO_SETTING_KEY(key, ...) SETTING_KEY(offsetof(struct pbuild, over), key)
+        SETTINGS(PROMO_SETTING_KEY)
 };
-_Static_assert(ELEMENTSOF(promo_tab) <= PROMO_KEYS, "pbuild.vals too small");
-_Static_assert(ELEMENTSOF(settings_desc) <= 32, "settings mask too small");
+_Static_assert(ELEMENTSOF(promo_tab) <= 64, "parse_mapping takes at most 64 keys");
 
 static void h_promotions(struct ctx *x, const char *path, struct node *v, void *field, uintptr_t arg) {
         if (is_null(x, v))
@@ -1109,6 +1067,7 @@ static void h_promotions(struct ctx *x, const char *path, struct node *v, void *
                 return;
         size_t n = v->n;
         x->promos = xcalloc(n, sizeof(*x->promos));
+        x->promo_vals = xcalloc(n * ELEMENTSOF(promo_tab), sizeof(*x->promo_vals));
         for (size_t i = 0; i < n; i++) {
                 struct node *item = kid(x, v, i);
                 _cleanup_free_ char *child = xasprintf("%s[%zu]", path, i);
@@ -1116,7 +1075,8 @@ static void h_promotions(struct ctx *x, const char *path, struct node *v, void *
 
                 if (!first_visit(item))
                         continue;
-                pb = &x->promos[x->n_promos++];
+                pb = &x->promos[x->n_promos];
+                pb->vals = &x->promo_vals[x->n_promos++ * ELEMENTSOF(promo_tab)];
                 pb->index = i;
 
                 pb->p.catch_up = true;
@@ -1211,7 +1171,7 @@ static void cross_check(struct ctx *x) {
                 struct node *const *vals = pb->vals;
                 const size_t nt = ELEMENTSOF(promo_tab);
 
-                pb->p.settings = builtin_settings;
+                pb->p.settings = settings_builtin;
                 settings_merge(&pb->p.settings, &x->defaults);
                 settings_merge(&pb->p.settings, &pb->over);
 
@@ -1618,6 +1578,7 @@ static void ctx_done(struct ctx *x) {
                 free(x->promos[i].to_name);
         }
         free(x->promos);
+        free(x->promo_vals);
 }
 
 /* The first folder of a systemd folder list ($STATE_DIRECTORY may be
@@ -1654,7 +1615,7 @@ static struct config *assemble(struct ctx *x) {
         c->control_socket = x->control_socket ? x->control_socket : default_control_socket();
         x->control_socket = NULL;
         c->max_parallel = x->max_parallel_set ? x->max_parallel : 4;
-        c->defaults = builtin_settings;
+        c->defaults = settings_builtin;
         settings_merge(&c->defaults, &x->defaults);
 
         c->tenants = xcalloc(x->n_tenants, sizeof(struct tenant));

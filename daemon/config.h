@@ -8,10 +8,10 @@
 #ifndef DEV2PROD_CONFIG_H
 #define DEV2PROD_CONFIG_H
 
+#include "settings.h"
 #include "util.h"
 
 enum auth_type { AUTH_API_KEY, AUTH_BEARER, AUTH_SESSION };
-enum on_warnings { ON_WARNINGS_PROCEED, ON_WARNINGS_STOP };
 enum promo_mode { MODE_IMPORT, MODE_DRY_RUN };
 
 struct auth {
@@ -36,21 +36,6 @@ struct tenant {
         unsigned line;          /* 1-based, for messages */
 };
 
-/* Settings a promotion inherits from defaults: and may override. */
-struct settings {
-        uint64_t poll_interval_usec;    /* default 15s */
-        uint64_t step_timeout_usec;     /* default 2h */
-        unsigned retries;               /* default 6 */
-        enum on_warnings on_warnings;   /* default proceed */
-        uint64_t retry_delay_usec;      /* default 1s (key retry_delay): first
-                                           backoff, doubled per try, capped at 5m */
-        uint64_t connect_timeout_usec;  /* default 30s (key connect_timeout) */
-        uint64_t low_speed_time_usec;   /* default 60s (key stall_timeout): a
-                                           transfer below 1 byte/s this long fails */
-        uint64_t request_timeout_usec;  /* default 5m (key request_timeout): a
-                                           small request (not download/upload) */
-};
-
 struct promotion {
         char *name;
         char *package;
@@ -60,7 +45,7 @@ struct promotion {
         char *timezone;                 /* NULL: the system's */
         bool catch_up;                  /* default true */
         enum promo_mode mode;           /* default import */
-        struct settings settings;       /* defaults merged with overrides */
+        struct settings settings;       /* defaults merged with overrides (settings.h) */
         unsigned line;
 };
 
@@ -100,7 +85,6 @@ const struct promotion *config_find_promotion(const struct config *c, const char
 const struct tenant *config_find_tenant(const struct config *c, const char *name);
 
 const char *auth_type_to_string(enum auth_type t);
-const char *on_warnings_to_string(enum on_warnings w);
 const char *promo_mode_to_string(enum promo_mode m);
 
 #endif

@@ -14,9 +14,6 @@
 #include <stdbool.h>
 #include <systemd/sd-event.h>
 
-/* Until dev2prodctl (ctl.c) includes ctlclient.h itself. */
-#include "ctlclient.h"
-
 /* What the requests do, given by the daemon: the socket knows the
  * protocol, not the jobs.  userdata is control_open's. */
 struct control_handler {

@@ -15,9 +15,9 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "control.h"
+#include "ctlclient.h"
 #include "http.h"               /* DEV2PROD_VERSION */
-#include "job.h"
+#include "jobdata.h"
 #include "json.h"
 #include "log.h"
 #include "schedule.h"
@@ -635,6 +635,37 @@ static void show_import_status(const char *title, const char *id, const struct i
                       s->n_results, MAX(s->results_total, s->n_results), kept, all);
 }
 
+/* Every setting (settings.h), as "poll_interval 15s, ..., retries 6, ...". */
+static char *fmt_settings(const struct settings *s) {
+        struct buf b = {};
+
+        buf_append(&b, "", 0);
+        for (enum setting_id i = 0; i < _SETTINGS_N; i++) {
+                const struct setting_desc *d = &settings_desc[i];
+                uint64_t v = setting_get(s, i);
+                char val[32];
+                _cleanup_free_ char *item = NULL;
+
+                if (d->words)
+                        snprintf(val, sizeof val, "%s", setting_word(i, v));
+                else if (d->type == SETTING_T_DURATION)
+                        fmt_span(val, sizeof val, v);
+                else
+                        snprintf(val, sizeof val, "%llu", (unsigned long long) v);
+                item = xasprintf("%s%s %s", i > 0 ? ", " : "", d->key, val);
+                buf_append(&b, item, strlen(item));
+        }
+        return b.data;
+}
+
+/* A job file without "settings" (every one is 0 then). */
+static bool settings_unknown(const struct settings *s) {
+        for (enum setting_id i = 0; i < _SETTINGS_N; i++)
+                if (setting_get(s, i))
+                        return false;
+        return true;
+}
+
 static void show_job(const struct job *j) {
         char a[64], b[64], d[32];
 
@@ -656,13 +687,9 @@ static void show_job(const struct job *j) {
         if (j->finished_usec)
                 field("", "Finished", "%s (after %s)", fmt_time(a, sizeof a, j->finished_usec, true),
                       fmt_span(d, sizeof d, job_duration(j)));
-        if (j->settings.poll_interval_usec) {
-                char pi[32], st[32], rd[32];
-                field("", "Settings", "poll_interval %s, step_timeout %s, retries %u, retry_delay %s, on_warnings %s",
-                      fmt_span(pi, sizeof pi, j->settings.poll_interval_usec),
-                      fmt_span(st, sizeof st, j->settings.step_timeout_usec), j->settings.retries,
-                      fmt_span(rd, sizeof rd, j->settings.retry_delay_usec),
-                      on_warnings_to_string(j->settings.on_warnings));
+        if (!settings_unknown(&j->settings)) {
+                _cleanup_free_ char *s = fmt_settings(&j->settings);
+                field("", "Settings", "%s", s);
         }
         field("", "Duplicates", "%u", j->duplicates);
 

@@ -57,6 +57,196 @@ char *store_new_job_id(const char *jobs_dir, const char *promotion, uint64_t use
         }
 }
 
+/* ---- the fields ----------------------------------------------------------
+ *
+ * Each struct a job file holds is described once, as a table of its fields
+ * in the order they are written; the writer (gen_fields) and the reader
+ * (load_fields) both walk that table, so they cannot disagree on a key or a
+ * type.  The settings come from their own description (settings.h). */
+
+enum field_kind {
+        F_STR,                  /* char *: written when set */
+        F_CHARS,                /* char[aux]: written when not empty, read when it fits */
+        F_INT,                  /* long long */
+        F_U64,                  /* uint64_t; read as 0 unless a positive integer */
+        F_UINT,                 /* unsigned; likewise */
+        F_BOOL,
+        F_COUNT,                /* size_t: how many there were, at least the size_t at aux (how many are kept) */
+        F_STRV,                 /* char **, its size_t count at aux: an array of strings */
+        F_ENUM,                 /* an enum: its word by name(), the value 0 for a word it does not know */
+        F_OBJECT,               /* a struct: sub */
+        F_OBJECT_IF_SET,        /* a struct: sub; written once the char * at aux (its status) is set */
+        F_OBJECT_FLAGGED,       /* a struct: sub; there when the bool at aux is true (read sets it) */
+        F_ARRAY,                /* sub structs at a pointer, their size_t count at aux */
+        F_CUSTOM,               /* gen() and load() (load may be NULL: checked before the walk) */
+};
+
+struct fields;
+
+struct field {
+        const char *key;
+        enum field_kind kind;
+        size_t off;             /* in the struct the table describes */
+        size_t aux;             /* see enum field_kind */
+        const struct fields *sub;
+        const char *(*name)(unsigned v);        /* F_ENUM, with n_names values */
+        unsigned n_names;
+        int (*gen)(yajl_gen g, const void *obj);
+        void (*load)(yajl_val o, void *obj);
+};
+
+struct fields {
+        const struct field *v;
+        size_t n;
+        size_t size;            /* of the struct (F_ARRAY allocates them) */
+};
+
+#define FIELDS(type, tab) { tab, ELEMENTSOF(tab), sizeof(type) }
+/* offsetof(type, m), and a compile error unless member m is a T: a row
+ * whose kind does not fit its member would read and write the wrong
+ * bytes. */
+#define OFF(type, m, T)                                                                                 \
+        (offsetof(type, m) + 0 * sizeof(struct { int _;                                                 \
+                _Static_assert(__builtin_types_compatible_p(__typeof__(((type *) 0)->m), T),            \
+                               #type "." #m " is not " #T); }))
+/* The rows.  A key is its member's name, but for "statistics" (stats). */
+#define FIELD(kind_, type, m, T, ...) { .key = #m, .kind = kind_, .off = OFF(type, m, T), __VA_ARGS__ }
+#define STR(type, m)              FIELD(F_STR, type, m, char *)
+#define CHARS(type, m)            FIELD(F_CHARS, type, m, char[sizeof(((type *) 0)->m)], .aux = sizeof(((type *) 0)->m))
+#define INT(type, m)              FIELD(F_INT, type, m, long long)
+#define U64(type, m)              FIELD(F_U64, type, m, uint64_t)
+#define UINT(type, m)             FIELD(F_UINT, type, m, unsigned)
+#define BOOL(type, m)             FIELD(F_BOOL, type, m, bool)
+#define COUNT(type, m, n)         FIELD(F_COUNT, type, m, size_t, .aux = OFF(type, n, size_t))
+#define STRV(type, m, n)          FIELD(F_STRV, type, m, char **, .aux = OFF(type, n, size_t))
+#define ENUM(type, m, T, fn, n)   FIELD(F_ENUM, type, m, T, .name = fn, .n_names = n)
+#define OBJECT(type, m, T, sub_)  FIELD(F_OBJECT, type, m, T, .sub = &sub_)
+/* written once the status, the char * s of m, is set */
+#define OBJECT_IF_SET(type, m, T, s, sub_) FIELD(F_OBJECT_IF_SET, type, m, T, .aux = OFF(type, m.s, char *), .sub = &sub_)
+#define OBJECT_FLAGGED(type, m, T, flag, sub_) FIELD(F_OBJECT_FLAGGED, type, m, T, .aux = OFF(type, flag, bool), .sub = &sub_)
+#define ARRAY(type, k, m, T, n, sub_)                                                                   \
+        { .key = k, .kind = F_ARRAY, .off = OFF(type, m, T *), .aux = OFF(type, n, size_t), .sub = &sub_ }
+#define CUSTOM(k, g, l)           { .key = k, .kind = F_CUSTOM, .gen = g, .load = l }
+
+/* F_ENUM: the enums are stored as unsigned (GCC and clang give an enum of
+ * non-negative values the type unsigned int). */
+_Static_assert(sizeof(enum promo_mode) == sizeof(unsigned), "enum promo_mode is not an unsigned");
+_Static_assert(sizeof(enum job_state) == sizeof(unsigned), "enum job_state is not an unsigned");
+static const char *mode_name(unsigned v) { return promo_mode_to_string((enum promo_mode) v); }
+static const char *state_name(unsigned v) { return job_state_to_string((enum job_state) v); }
+
+static int gen_format(yajl_gen g, const void *obj);
+static int gen_settings(yajl_gen g, const void *obj);
+static void load_settings(yajl_val o, void *obj);
+static int gen_steps(yajl_gen g, const void *obj);
+static void load_steps(yajl_val o, void *obj);
+
+static const struct field tenant_fields[] = {
+        STR(struct job_tenant, name),
+        STR(struct job_tenant, url),
+        STR(struct job_tenant, tenant_id),
+};
+static const struct fields tenant_table = FIELDS(struct job_tenant, tenant_fields);
+
+static const struct field stat_fields[] = {
+        STR(struct part_stat, name),
+        INT(struct part_stat, items),
+};
+static const struct fields stat_table = FIELDS(struct part_stat, stat_fields);
+
+static const struct field export_fields[] = {
+        STR(struct export_status, id),
+        STR(struct export_status, status),
+        STR(struct export_status, file_id),
+        STR(struct export_status, bundle_name),
+        INT(struct export_status, item_count),
+        INT(struct export_status, start_ms),
+        INT(struct export_status, update_ms),
+        ARRAY(struct export_status, "statistics", stats, struct part_stat, n_stats, stat_table),
+};
+static const struct fields export_table = FIELDS(struct export_status, export_fields);
+
+static const struct field totals_fields[] = {
+        INT(struct totals, added),
+        INT(struct totals, modified),
+        INT(struct totals, removed),
+        INT(struct totals, failed),
+        INT(struct totals, skipped),
+};
+static const struct fields totals_table = FIELDS(struct totals, totals_fields);
+
+static const struct field result_fields[] = {
+        STR(struct import_result, package),
+        INT(struct import_result, modified),
+        INT(struct import_result, removed),
+        INT(struct import_result, failed),
+        INT(struct import_result, skipped),
+        STRV(struct import_result, errors, n_errors),
+        COUNT(struct import_result, errors_total, n_errors),
+        STRV(struct import_result, warnings, n_warnings),
+        COUNT(struct import_result, warnings_total, n_warnings),
+};
+static const struct fields result_table = FIELDS(struct import_result, result_fields);
+
+static const struct field import_fields[] = {
+        STR(struct import_status, id),
+        STR(struct import_status, status),
+        STR(struct import_status, file_id),
+        BOOL(struct import_status, dry_run),
+        BOOL(struct import_status, studio_locked),
+        BOOL(struct import_status, system_locked),
+        INT(struct import_status, start_ms),
+        INT(struct import_status, update_ms),
+        OBJECT_FLAGGED(struct import_status, totals, struct totals, has_totals, totals_table),
+        COUNT(struct import_status, results_total, n_results),
+        ARRAY(struct import_status, "results", results, struct import_result, n_results, result_table),
+};
+static const struct fields import_table = FIELDS(struct import_status, import_fields);
+
+static const struct field step_fields[] = {
+        U64(struct step_record, started_usec),
+        U64(struct step_record, finished_usec),
+        UINT(struct step_record, attempts),
+};
+static const struct fields step_table = FIELDS(struct step_record, step_fields);
+
+/* The order is the files' (looks_finished() wants "state" near the top). */
+static const struct field job_fields[] = {
+        CUSTOM("format", gen_format, NULL),
+        STR(struct job, id),
+        STR(struct job, promotion),
+        STR(struct job, package),
+        OBJECT(struct job, from, struct job_tenant, tenant_table),
+        OBJECT(struct job, to, struct job_tenant, tenant_table),
+        ENUM(struct job, mode, enum promo_mode, mode_name, MODE_DRY_RUN + 1),
+        ENUM(struct job, state, enum job_state, state_name, _JOB_STATE_MAX),
+        STR(struct job, failure),
+        STR(struct job, message),
+        U64(struct job, created_usec),
+        U64(struct job, updated_usec),
+        U64(struct job, finished_usec),
+        U64(struct job, due_usec),
+        CUSTOM("settings", gen_settings, load_settings),
+        STR(struct job, export_id),
+        OBJECT_IF_SET(struct job, export, struct export_status, status, export_table),
+        STR(struct job, package_path),
+        U64(struct job, download_bytes),
+        CHARS(struct job, download_sha256),
+        CHARS(struct job, package_boot_id),
+        STR(struct job, target_file_id),
+        STR(struct job, dry_run_id),
+        OBJECT_IF_SET(struct job, dry_run, struct import_status, status, import_table),
+        STR(struct job, import_id),
+        OBJECT_IF_SET(struct job, import, struct import_status, status, import_table),
+        UINT(struct job, duplicates),
+        CUSTOM("steps", gen_steps, load_steps),
+};
+static const struct fields job_table = FIELDS(struct job, job_fields);
+
+/* A member of obj, by offset. */
+#define AT(type, obj, off) ((type *) ((char *) (obj) + (off)))
+#define CAT(type, obj, off) ((type const *) ((const char *) (obj) + (off)))
+
 /* ---- writing ----------------------------------------------------------- */
 
 #define TRY(x) do { int _r = (x); if (_r < 0) return _r; } while (0)
@@ -66,134 +256,96 @@ static int gen_close(yajl_gen g) { return yajl_gen_map_close(g) == yajl_gen_stat
 static int gen_aopen(yajl_gen g) { return yajl_gen_array_open(g) == yajl_gen_status_ok ? 0 : -ENOMEM; }
 static int gen_aclose(yajl_gen g) { return yajl_gen_array_close(g) == yajl_gen_status_ok ? 0 : -ENOMEM; }
 
-static int gen_tenant(yajl_gen g, const char *key, const struct job_tenant *t) {
-        TRY(json_str(g, key));
+static int gen_fields(yajl_gen g, const struct fields *t, const void *obj);
+
+static int gen_object(yajl_gen g, const struct fields *t, const void *obj) {
         TRY(gen_open(g));
-        TRY(json_kv_str(g, "name", t->name));
-        TRY(json_kv_str(g, "url", t->url));
-        TRY(json_kv_str(g, "tenant_id", t->tenant_id));
+        TRY(gen_fields(g, t, obj));
         return gen_close(g);
 }
 
-static int gen_strings(yajl_gen g, const char *key, char **v, size_t n) {
-        TRY(json_str(g, key));
-        TRY(gen_aopen(g));
-        for (size_t i = 0; i < n; i++)
-                TRY(json_str(g, v[i]));
-        return gen_aclose(g);
+static int gen_field(yajl_gen g, const struct field *f, const void *obj) {
+        switch (f->kind) {
+        case F_STR:
+                return json_kv_str(g, f->key, *CAT(char *, obj, f->off));
+        case F_CHARS:
+                return *CAT(char, obj, f->off) ? json_kv_str(g, f->key, CAT(char, obj, f->off)) : 0;
+        case F_INT:
+                return json_kv_int(g, f->key, *CAT(long long, obj, f->off));
+        case F_U64:
+                return json_kv_uint(g, f->key, *CAT(uint64_t, obj, f->off));
+        case F_UINT:
+                return json_kv_uint(g, f->key, *CAT(unsigned, obj, f->off));
+        case F_BOOL:
+                return json_kv_bool(g, f->key, *CAT(bool, obj, f->off));
+        case F_COUNT:
+                return json_kv_uint(g, f->key, MAX(*CAT(size_t, obj, f->off), *CAT(size_t, obj, f->aux)));
+        case F_STRV: {
+                char *const *v = *CAT(char **, obj, f->off);
+                TRY(json_str(g, f->key));
+                TRY(gen_aopen(g));
+                for (size_t i = 0; i < *CAT(size_t, obj, f->aux); i++)
+                        TRY(json_str(g, v[i]));
+                return gen_aclose(g);
+        }
+        case F_ENUM:
+                return json_kv_str(g, f->key, f->name(*CAT(unsigned, obj, f->off)));
+        case F_OBJECT_IF_SET:
+                if (!*CAT(char *, obj, f->aux))
+                        return 0;
+                /* fall through */
+        case F_OBJECT:
+                TRY(json_str(g, f->key));
+                return gen_object(g, f->sub, CAT(char, obj, f->off));
+        case F_OBJECT_FLAGGED:
+                if (!*CAT(bool, obj, f->aux))
+                        return 0;
+                TRY(json_str(g, f->key));
+                return gen_object(g, f->sub, CAT(char, obj, f->off));
+        case F_ARRAY: {
+                const char *v = *CAT(char *, obj, f->off);
+                TRY(json_str(g, f->key));
+                TRY(gen_aopen(g));
+                for (size_t i = 0; i < *CAT(size_t, obj, f->aux); i++)
+                        TRY(gen_object(g, f->sub, v + i * f->sub->size));
+                return gen_aclose(g);
+        }
+        case F_CUSTOM:
+                return f->gen(g, obj);
+        }
+        return -EINVAL;
 }
 
-static int gen_import_status(yajl_gen g, const char *key, const struct import_status *s) {
-        if (!s->status)
-                return 0;
-        TRY(json_str(g, key));
-        TRY(gen_open(g));
-        TRY(json_kv_str(g, "id", s->id));
-        TRY(json_kv_str(g, "status", s->status));
-        TRY(json_kv_str(g, "file_id", s->file_id));
-        TRY(json_kv_bool(g, "dry_run", s->dry_run));
-        TRY(json_kv_bool(g, "studio_locked", s->studio_locked));
-        TRY(json_kv_bool(g, "system_locked", s->system_locked));
-        TRY(json_kv_int(g, "start_ms", s->start_ms));
-        TRY(json_kv_int(g, "update_ms", s->update_ms));
-        if (s->has_totals) {
-                TRY(json_str(g, "totals"));
-                TRY(gen_open(g));
-                TRY(json_kv_int(g, "added", s->totals.added));
-                TRY(json_kv_int(g, "modified", s->totals.modified));
-                TRY(json_kv_int(g, "removed", s->totals.removed));
-                TRY(json_kv_int(g, "failed", s->totals.failed));
-                TRY(json_kv_int(g, "skipped", s->totals.skipped));
-                TRY(gen_close(g));
-        }
-        TRY(json_kv_uint(g, "results_total", MAX(s->results_total, s->n_results)));
-        TRY(json_str(g, "results"));
-        TRY(gen_aopen(g));
-        for (size_t i = 0; i < s->n_results; i++) {
-                const struct import_result *r = &s->results[i];
-                TRY(gen_open(g));
-                TRY(json_kv_str(g, "package", r->package));
-                TRY(json_kv_int(g, "modified", r->modified));
-                TRY(json_kv_int(g, "removed", r->removed));
-                TRY(json_kv_int(g, "failed", r->failed));
-                TRY(json_kv_int(g, "skipped", r->skipped));
-                TRY(gen_strings(g, "errors", r->errors, r->n_errors));
-                TRY(json_kv_uint(g, "errors_total", MAX(r->errors_total, r->n_errors)));
-                TRY(gen_strings(g, "warnings", r->warnings, r->n_warnings));
-                TRY(json_kv_uint(g, "warnings_total", MAX(r->warnings_total, r->n_warnings)));
-                TRY(gen_close(g));
-        }
-        TRY(gen_aclose(g));
-        return gen_close(g);
+static int gen_fields(yajl_gen g, const struct fields *t, const void *obj) {
+        for (size_t i = 0; i < t->n; i++)
+                TRY(gen_field(g, &t->v[i], obj));
+        return 0;
 }
 
-static int gen_export_status(yajl_gen g, const struct export_status *s) {
-        if (!s->status)
-                return 0;
-        TRY(json_str(g, "export"));
-        TRY(gen_open(g));
-        TRY(json_kv_str(g, "id", s->id));
-        TRY(json_kv_str(g, "status", s->status));
-        TRY(json_kv_str(g, "file_id", s->file_id));
-        TRY(json_kv_str(g, "bundle_name", s->bundle_name));
-        TRY(json_kv_int(g, "item_count", s->item_count));
-        TRY(json_kv_int(g, "start_ms", s->start_ms));
-        TRY(json_kv_int(g, "update_ms", s->update_ms));
-        TRY(json_str(g, "statistics"));
-        TRY(gen_aopen(g));
-        for (size_t i = 0; i < s->n_stats; i++) {
-                TRY(gen_open(g));
-                TRY(json_kv_str(g, "name", s->stats[i].name));
-                TRY(json_kv_int(g, "items", s->stats[i].items));
-                TRY(gen_close(g));
-        }
-        TRY(gen_aclose(g));
-        return gen_close(g);
+static int gen_format(yajl_gen g, const void *obj) {
+        return json_kv_int(g, "format", STORE_FORMAT);
 }
 
-static int gen_job(yajl_gen g, const struct job *j) {
-        TRY(gen_open(g));
-        TRY(json_kv_int(g, "format", STORE_FORMAT));
-        TRY(json_kv_str(g, "id", j->id));
-        TRY(json_kv_str(g, "promotion", j->promotion));
-        TRY(json_kv_str(g, "package", j->package));
-        TRY(gen_tenant(g, "from", &j->from));
-        TRY(gen_tenant(g, "to", &j->to));
-        TRY(json_kv_str(g, "mode", promo_mode_to_string(j->mode)));
-        TRY(json_kv_str(g, "state", job_state_to_string(j->state)));
-        TRY(json_kv_str(g, "failure", j->failure));
-        TRY(json_kv_str(g, "message", j->message));
-        TRY(json_kv_uint(g, "created_usec", j->created_usec));
-        TRY(json_kv_uint(g, "updated_usec", j->updated_usec));
-        TRY(json_kv_uint(g, "finished_usec", j->finished_usec));
-        TRY(json_kv_uint(g, "due_usec", j->due_usec));
+/* The settings by settings_desc[]: numbers, and an enum as its word. */
+static int gen_settings(yajl_gen g, const void *obj) {
+        const struct settings *s = &((const struct job *) obj)->settings;
 
         TRY(json_str(g, "settings"));
         TRY(gen_open(g));
-        TRY(json_kv_uint(g, "poll_interval_usec", j->settings.poll_interval_usec));
-        TRY(json_kv_uint(g, "step_timeout_usec", j->settings.step_timeout_usec));
-        TRY(json_kv_uint(g, "retries", j->settings.retries));
-        TRY(json_kv_str(g, "on_warnings", on_warnings_to_string(j->settings.on_warnings)));
-        TRY(json_kv_uint(g, "retry_delay_usec", j->settings.retry_delay_usec));
-        TRY(json_kv_uint(g, "connect_timeout_usec", j->settings.connect_timeout_usec));
-        TRY(json_kv_uint(g, "stall_timeout_usec", j->settings.low_speed_time_usec));
-        TRY(json_kv_uint(g, "request_timeout_usec", j->settings.request_timeout_usec));
-        TRY(gen_close(g));
+        for (enum setting_id i = 0; i < _SETTINGS_N; i++) {
+                const struct setting_desc *d = &settings_desc[i];
+                uint64_t v = setting_get(s, i);
+                if (d->words)
+                        TRY(json_kv_str(g, d->job_key, setting_word(i, v)));
+                else
+                        TRY(json_kv_uint(g, d->job_key, v));
+        }
+        return gen_close(g);
+}
 
-        TRY(json_kv_str(g, "export_id", j->export_id));
-        TRY(gen_export_status(g, &j->export));
-        TRY(json_kv_str(g, "package_path", j->package_path));
-        TRY(json_kv_uint(g, "download_bytes", j->download_bytes));
-        if (j->download_sha256[0])
-                TRY(json_kv_str(g, "download_sha256", j->download_sha256));
-        if (j->package_boot_id[0])
-                TRY(json_kv_str(g, "package_boot_id", j->package_boot_id));
-        TRY(json_kv_str(g, "target_file_id", j->target_file_id));
-        TRY(json_kv_str(g, "dry_run_id", j->dry_run_id));
-        TRY(gen_import_status(g, "dry_run", &j->dry_run));
-        TRY(json_kv_str(g, "import_id", j->import_id));
-        TRY(gen_import_status(g, "import", &j->import));
-        TRY(json_kv_uint(g, "duplicates", j->duplicates));
+/* Keyed by state, for the steps that started. */
+static int gen_steps(yajl_gen g, const void *obj) {
+        const struct job *j = obj;
 
         TRY(json_str(g, "steps"));
         TRY(gen_open(g));
@@ -201,14 +353,13 @@ static int gen_job(yajl_gen g, const struct job *j) {
                 if (!j->steps[s].started_usec)
                         continue;
                 TRY(json_str(g, job_state_to_string((enum job_state) s)));
-                TRY(gen_open(g));
-                TRY(json_kv_uint(g, "started_usec", j->steps[s].started_usec));
-                TRY(json_kv_uint(g, "finished_usec", j->steps[s].finished_usec));
-                TRY(json_kv_uint(g, "attempts", j->steps[s].attempts));
-                TRY(gen_close(g));
+                TRY(gen_object(g, &step_table, &j->steps[s]));
         }
-        TRY(gen_close(g));
         return gen_close(g);
+}
+
+static int gen_job(yajl_gen g, const struct job *j) {
+        return gen_object(g, &job_table, j);
 }
 
 char *store_job_to_json(const struct job *j, bool pretty) {
@@ -245,6 +396,10 @@ int store_save(const char *jobs_dir, struct job *j) {
 
 /* ---- reading ----------------------------------------------------------- */
 
+/* A field that is missing or of another type reads as NULL, 0 or the
+ * enum's value 0; an F_INT, F_BOOL or F_CHARS keeps what it had (zero, in
+ * a new job). */
+
 static char *get_str(yajl_val o, const char *k) { return xstrdup(json_get_string(o, k)); }
 
 static uint64_t get_u64(yajl_val o, const char *k) {
@@ -252,83 +407,129 @@ static uint64_t get_u64(yajl_val o, const char *k) {
         return json_get_int(o, k, &v) >= 0 && v > 0 ? (uint64_t) v : 0;
 }
 
-static char **get_strings(yajl_val o, const char *k, size_t *ret_n) {
-        yajl_val a = json_get_array(o, k);
-        char **v;
-        *ret_n = 0;
-        if (!a || a->u.array.len == 0)
-                return NULL;
-        v = xcalloc(a->u.array.len, sizeof *v);
-        for (size_t i = 0; i < a->u.array.len; i++)
-                v[(*ret_n)++] = xstrdup(YAJL_IS_STRING(a->u.array.values[i]) ?
-                                        YAJL_GET_STRING(a->u.array.values[i]) : "");
-        return v;
+static void load_fields(yajl_val o, const struct fields *t, void *obj);
+
+static void load_field(yajl_val o, const struct field *f, void *obj) {
+        yajl_val v;
+        const char *s;
+
+        switch (f->kind) {
+        case F_STR:
+                *AT(char *, obj, f->off) = get_str(o, f->key);
+                break;
+        case F_CHARS:
+                /* A value too long for the field is ignored, not cut to
+                 * fit: the cut could split a UTF-8 sequence and leave a
+                 * job that loads but can no longer be saved
+                 * (store_job_to_json refuses invalid UTF-8). */
+                s = json_get_string(o, f->key);
+                if (s && strlen(s) < f->aux)
+                        strcpy(AT(char, obj, f->off), s);
+                break;
+        case F_INT:
+                (void) json_get_int(o, f->key, AT(long long, obj, f->off));
+                break;
+        case F_U64:
+                *AT(uint64_t, obj, f->off) = get_u64(o, f->key);
+                break;
+        case F_UINT:
+                *AT(unsigned, obj, f->off) = (unsigned) get_u64(o, f->key);
+                break;
+        case F_BOOL:
+                (void) json_get_bool(o, f->key, AT(bool, obj, f->off));
+                break;
+        case F_COUNT:
+                *AT(size_t, obj, f->off) = MAX((size_t) get_u64(o, f->key), *AT(size_t, obj, f->aux));
+                break;
+        case F_STRV: {
+                yajl_val a = json_get_array(o, f->key);
+                char ***p = AT(char **, obj, f->off);
+                size_t *n = AT(size_t, obj, f->aux);
+                *n = 0;
+                if (!a || a->u.array.len == 0)
+                        break;
+                *p = xcalloc(a->u.array.len, sizeof **p);
+                for (size_t i = 0; i < a->u.array.len; i++)
+                        (*p)[(*n)++] = xstrdup(YAJL_IS_STRING(a->u.array.values[i]) ?
+                                               YAJL_GET_STRING(a->u.array.values[i]) : "");
+                break;
+        }
+        case F_ENUM:
+                s = json_get_string(o, f->key);
+                *AT(unsigned, obj, f->off) = 0;
+                for (unsigned i = 0; s && i < f->n_names; i++)
+                        if (streq(s, f->name(i))) {
+                                *AT(unsigned, obj, f->off) = i;
+                                break;
+                        }
+                break;
+        case F_OBJECT_FLAGGED:
+                if (!YAJL_IS_OBJECT(json_get(o, f->key)))
+                        break;
+                *AT(bool, obj, f->aux) = true;
+                /* fall through */
+        case F_OBJECT:
+        case F_OBJECT_IF_SET:
+                if (YAJL_IS_OBJECT(v = json_get(o, f->key)))
+                        load_fields(v, f->sub, AT(char, obj, f->off));
+                break;
+        case F_ARRAY: {
+                char **p = AT(char *, obj, f->off);
+                size_t *n = AT(size_t, obj, f->aux);
+                if (!(v = json_get_array(o, f->key)) || v->u.array.len == 0)
+                        break;
+                *p = xcalloc(v->u.array.len, f->sub->size);
+                for (size_t i = 0; i < v->u.array.len; i++)
+                        load_fields(v->u.array.values[i], f->sub, *p + (*n)++ * f->sub->size);
+                break;
+        }
+        case F_CUSTOM:
+                if (f->load)
+                        f->load(o, obj);
+                break;
+        }
 }
 
-static void load_import_status(yajl_val o, struct import_status *s) {
-        yajl_val t, res;
-        if (!YAJL_IS_OBJECT(o))
+static void load_fields(yajl_val o, const struct fields *t, void *obj) {
+        /* An F_COUNT is at least the count of what is kept, which its
+         * array gives: the arrays first ("results_total" comes before
+         * "results" in the file). */
+        for (size_t i = 0; i < t->n; i++)
+                if (t->v[i].kind != F_COUNT)
+                        load_field(o, &t->v[i], obj);
+        for (size_t i = 0; i < t->n; i++)
+                if (t->v[i].kind == F_COUNT)
+                        load_field(o, &t->v[i], obj);
+}
+
+static void load_settings(yajl_val o, void *obj) {
+        struct settings *s = &((struct job *) obj)->settings;
+        yajl_val v = json_get(o, "settings");
+
+        if (!YAJL_IS_OBJECT(v))
                 return;
-        s->id = get_str(o, "id");
-        s->status = get_str(o, "status");
-        s->file_id = get_str(o, "file_id");
-        (void) json_get_bool(o, "dry_run", &s->dry_run);
-        (void) json_get_bool(o, "studio_locked", &s->studio_locked);
-        (void) json_get_bool(o, "system_locked", &s->system_locked);
-        (void) json_get_int(o, "start_ms", &s->start_ms);
-        (void) json_get_int(o, "update_ms", &s->update_ms);
-        if ((t = json_get(o, "totals")) && YAJL_IS_OBJECT(t)) {
-                s->has_totals = true;
-                (void) json_get_int(t, "added", &s->totals.added);
-                (void) json_get_int(t, "modified", &s->totals.modified);
-                (void) json_get_int(t, "removed", &s->totals.removed);
-                (void) json_get_int(t, "failed", &s->totals.failed);
-                (void) json_get_int(t, "skipped", &s->totals.skipped);
+        for (enum setting_id i = 0; i < _SETTINGS_N; i++) {
+                const struct setting_desc *d = &settings_desc[i];
+                if (d->words) {
+                        const char *w = json_get_string(v, d->job_key);
+                        int k = w ? setting_from_word(i, w) : -EINVAL;
+                        setting_set(s, i, k >= 0 ? (uint64_t) k : 0);
+                } else
+                        setting_set(s, i, get_u64(v, d->job_key));
         }
-        if ((res = json_get_array(o, "results")) && res->u.array.len) {
-                s->results = xcalloc(res->u.array.len, sizeof *s->results);
-                for (size_t i = 0; i < res->u.array.len; i++) {
-                        yajl_val e = res->u.array.values[i];
-                        struct import_result *r = &s->results[s->n_results++];
-                        r->package = get_str(e, "package");
-                        (void) json_get_int(e, "modified", &r->modified);
-                        (void) json_get_int(e, "removed", &r->removed);
-                        (void) json_get_int(e, "failed", &r->failed);
-                        (void) json_get_int(e, "skipped", &r->skipped);
-                        r->errors = get_strings(e, "errors", &r->n_errors);
-                        r->errors_total = MAX((size_t) get_u64(e, "errors_total"), r->n_errors);
-                        r->warnings = get_strings(e, "warnings", &r->n_warnings);
-                        r->warnings_total = MAX((size_t) get_u64(e, "warnings_total"), r->n_warnings);
-                }
-        }
-        s->results_total = MAX((size_t) get_u64(o, "results_total"), s->n_results);
 }
 
-static void load_export_status(yajl_val o, struct export_status *s) {
-        yajl_val st;
-        if (!YAJL_IS_OBJECT(o))
+static void load_steps(yajl_val o, void *obj) {
+        struct job *j = obj;
+        yajl_val steps = json_get(o, "steps");
+
+        if (!YAJL_IS_OBJECT(steps))
                 return;
-        s->id = get_str(o, "id");
-        s->status = get_str(o, "status");
-        s->file_id = get_str(o, "file_id");
-        s->bundle_name = get_str(o, "bundle_name");
-        (void) json_get_int(o, "item_count", &s->item_count);
-        (void) json_get_int(o, "start_ms", &s->start_ms);
-        (void) json_get_int(o, "update_ms", &s->update_ms);
-        if ((st = json_get_array(o, "statistics")) && st->u.array.len) {
-                s->stats = xcalloc(st->u.array.len, sizeof *s->stats);
-                for (size_t i = 0; i < st->u.array.len; i++) {
-                        yajl_val e = st->u.array.values[i];
-                        s->stats[s->n_stats].name = get_str(e, "name");
-                        (void) json_get_int(e, "items", &s->stats[s->n_stats++].items);
-                }
+        for (int i = 0; i < _JOB_STEPS; i++) {
+                yajl_val e = json_get(steps, job_state_to_string((enum job_state) i));
+                if (YAJL_IS_OBJECT(e))
+                        load_fields(e, &step_table, &j->steps[i]);
         }
-}
-
-static void load_tenant(yajl_val o, struct job_tenant *t) {
-        t->name = get_str(o, "name");
-        t->url = get_str(o, "url");
-        t->tenant_id = get_str(o, "tenant_id");
 }
 
 static int bad(char **ret_err, const char *what) {
@@ -339,7 +540,7 @@ static int bad(char **ret_err, const char *what) {
 
 int store_job_from_json(const char *text, size_t len, struct job **ret, char **ret_err) {
         char err[256];
-        yajl_val o = json_parse(text, len, err, sizeof err), s, steps;
+        yajl_val o = json_parse(text, len, err, sizeof err);
         struct job *j;
         long long fmt = 0;
         const char *v;
@@ -366,58 +567,7 @@ int store_job_from_json(const char *text, size_t len, struct job **ret, char **r
 
         j = xcalloc(1, sizeof *j);
         j->download_fd = -1;
-        j->id = get_str(o, "id");
-        j->promotion = get_str(o, "promotion");
-        j->package = get_str(o, "package");
-        load_tenant(json_get(o, "from"), &j->from);
-        load_tenant(json_get(o, "to"), &j->to);
-        j->mode = streq_ptr(json_get_string(o, "mode"), "dry-run") ? MODE_DRY_RUN : MODE_IMPORT;
-        j->state = (enum job_state) st;
-        j->failure = get_str(o, "failure");
-        j->message = get_str(o, "message");
-        j->created_usec = get_u64(o, "created_usec");
-        j->updated_usec = get_u64(o, "updated_usec");
-        j->finished_usec = get_u64(o, "finished_usec");
-        j->due_usec = get_u64(o, "due_usec");
-        if ((s = json_get(o, "settings")) && YAJL_IS_OBJECT(s)) {
-                j->settings.poll_interval_usec = get_u64(s, "poll_interval_usec");
-                j->settings.step_timeout_usec = get_u64(s, "step_timeout_usec");
-                j->settings.retries = (unsigned) get_u64(s, "retries");
-                j->settings.on_warnings = streq_ptr(json_get_string(s, "on_warnings"), "stop") ?
-                                          ON_WARNINGS_STOP : ON_WARNINGS_PROCEED;
-                j->settings.retry_delay_usec = get_u64(s, "retry_delay_usec");
-                j->settings.connect_timeout_usec = get_u64(s, "connect_timeout_usec");
-                j->settings.low_speed_time_usec = get_u64(s, "stall_timeout_usec");
-                j->settings.request_timeout_usec = get_u64(s, "request_timeout_usec");
-        }
-        j->export_id = get_str(o, "export_id");
-        load_export_status(json_get(o, "export"), &j->export);
-        j->package_path = get_str(o, "package_path");
-        j->download_bytes = get_u64(o, "download_bytes");
-        /* A value too long for the field is ignored, not cut to fit: the cut
-         * could split a UTF-8 sequence and leave a job that loads but can no
-         * longer be saved (store_job_to_json refuses invalid UTF-8). */
-        v = json_get_string(o, "download_sha256");
-        if (v && strlen(v) < sizeof j->download_sha256)
-                strcpy(j->download_sha256, v);
-        v = json_get_string(o, "package_boot_id");
-        if (v && strlen(v) < sizeof j->package_boot_id)
-                strcpy(j->package_boot_id, v);
-        j->target_file_id = get_str(o, "target_file_id");
-        j->dry_run_id = get_str(o, "dry_run_id");
-        load_import_status(json_get(o, "dry_run"), &j->dry_run);
-        j->import_id = get_str(o, "import_id");
-        load_import_status(json_get(o, "import"), &j->import);
-        j->duplicates = (unsigned) get_u64(o, "duplicates");
-        if ((steps = json_get(o, "steps")) && YAJL_IS_OBJECT(steps))
-                for (int i = 0; i < _JOB_STEPS; i++) {
-                        yajl_val e = json_get(steps, job_state_to_string((enum job_state) i));
-                        if (!YAJL_IS_OBJECT(e))
-                                continue;
-                        j->steps[i].started_usec = get_u64(e, "started_usec");
-                        j->steps[i].finished_usec = get_u64(e, "finished_usec");
-                        j->steps[i].attempts = (unsigned) get_u64(e, "attempts");
-                }
+        load_fields(o, &job_table, j);
         yajl_tree_free(o);
         *ret = j;
         return 0;

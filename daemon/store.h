@@ -5,7 +5,7 @@
 #ifndef DEV2PROD_STORE_H
 #define DEV2PROD_STORE_H
 
-#include "job.h"
+#include "jobdata.h"
 
 #define STORE_FORMAT 1
 /* What a job file may weigh.  What it holds is bounded (api.h API_MAX_*:

@@ -2,9 +2,13 @@
 # The man pages (man/dev2prodd.8, man/dev2prodd.yaml.5, man/dev2prodctl.1):
 #  - clean under `mandoc -Tlint -W warning` (no output at all);
 #  - complete against the code, which is read here, not copied:
-#      every key of the key-handler tables of daemon/config.c has an
-#        ".It Ic KEY" entry in dev2prodd.yaml.5, and every ".It Ic" entry of
-#        its CONFIGURATION section is such a key;
+#      every key of the key-handler tables of daemon/config.c and every
+#        setting of daemon/settings.h has an ".It Ic KEY" entry in
+#        dev2prodd.yaml.5, and every ".It Ic" entry of its CONFIGURATION
+#        section is such a key;
+#      every setting (the SETTINGS rows of daemon/settings.h) is under
+#        "Promotion settings", with the default and range of its row, and
+#        nothing else is;
 #      every option of daemon/main.c (struct option opts[] and the getopt
 #        short options) is in the OPTIONS of dev2prodd.8, and likewise
 #        daemon/ctl.c's options and commands in dev2prodctl.1;
@@ -74,27 +78,62 @@ need_sections "$P1" NAME SYNOPSIS DESCRIPTION OPTIONS ENVIRONMENT FILES "EXIT ST
 # ---- configuration keys ---------------------------------------------------------
 # The key tables of config.c are the arrays of struct key_handler, from
 #     static const struct key_handler NAME[] = {
-# to their "};", plus the SETTING_KEYS macro those tables expand (from
-# "#define SETTING_KEYS(" to its first line without a trailing backslash).
-# Each entry starts with { "key", ...  Other tables (settings_desc, the
-# cron field names) are not key tables and are not read.
+# to their "};".  Each entry starts with { "key", ...  The settings' keys
+# are not written there: those tables take them from the rows of
+# daemon/settings.h (below).  Other tables (the cron field names) are not
+# key tables and are not read.
 awk -v tabs="$TMP/ntables" '
         /^static const struct key_handler [A-Za-z_0-9]+\[\] = \{/ { tab = 1; n++; next }
         tab && /^\};/ { tab = 0; next }
-        /^#define SETTING_KEYS\(/ { mac = 1; n++; next }
-        (tab || mac) && match($0, /^[ \t]*\{ *"[^"]*"/) {
+        tab && match($0, /^[ \t]*\{ *"[^"]*"/) {
                 k = substr($0, RSTART, RLENGTH)
                 sub(/^[^"]*"/, "", k); sub(/"$/, "", k)
                 print k
         }
-        mac && !/\\[ \t]*$/ { mac = 0 }
         END { print n + 0 > tabs }
-' daemon/config.c | sort -u > "$TMP/keys"
+' daemon/config.c | sort -u > "$TMP/table-keys"
+# The settings: the rows X(key, member, type, default, min, max) of
+# "#define SETTINGS(X)" in daemon/settings.h (to its first line without a
+# trailing backslash), one line each in $TMP/settings as
+#     key|type|default|min|max
+# with the arguments as written (e.g. SEC(2 * 3600)).
+awk '
+        /^#define SETTINGS\(X\)/ { on = 1; next }
+        on {
+                line = $0
+                last = line !~ /\\[ \t]*$/
+                sub(/\\[ \t]*$/, "", line)
+                if (match(line, /^[ \t]*X\(/)) {
+                        # the arguments, split at the commas outside parentheses
+                        rest = substr(line, RSTART + RLENGTH); depth = 0; arg = ""; n = 0
+                        for (i = 1; i <= length(rest); i++) {
+                                c = substr(rest, i, 1)
+                                if (c == "(") depth++
+                                if (c == ")" && depth-- == 0) break
+                                if (c == "," && depth == 0) { a[++n] = arg; arg = ""; continue }
+                                arg = arg c
+                        }
+                        a[++n] = arg
+                        for (i = 1; i <= n; i++) gsub(/^[ \t]+|[ \t]+$/, "", a[i])
+                        if (n == 6) print a[1] "|" a[3] "|" a[4] "|" a[5] "|" a[6]
+                        else print "?" line "|||||"
+                }
+                if (last) on = 0
+        }
+' daemon/settings.h > "$TMP/settings"
+nsettings=$(wc -l < "$TMP/settings")
+if [ "$nsettings" -ge 8 ] && ! grep -q '^?' "$TMP/settings"; then
+        ok "found $nsettings settings in the SETTINGS rows of daemon/settings.h"
+else
+        bad "found only $nsettings settings in daemon/settings.h, or a row of another shape: has SETTINGS(X) changed?"
+        grep '^?' "$TMP/settings" | sed 's/^?/    /; s/|*$//'
+fi
+{ cat "$TMP/table-keys"; cut -d'|' -f1 "$TMP/settings"; } | sort -u > "$TMP/keys"
 ntables=$(cat "$TMP/ntables"); nkeys=$(wc -l < "$TMP/keys")
-# root, defaults, auth, tenant and promotion tables plus the macro, today;
-# far fewer means the extraction no longer understands config.c
+# root, defaults, auth, tenant and promotion tables, today; far fewer
+# means the extraction no longer understands config.c
 if [ "$ntables" -ge 5 ] && [ "$nkeys" -ge 25 ]; then
-        ok "found $nkeys config keys in $ntables key tables of daemon/config.c"
+        ok "found $nkeys config keys in $ntables key tables of daemon/config.c and in daemon/settings.h"
 else
         bad "found only $nkeys keys in $ntables key tables of daemon/config.c: has the table layout changed?"
 fi
@@ -104,15 +143,89 @@ while read -r k; do
         if ! printf '%s' "$k" | grep -Eq '^[A-Za-z_][A-Za-z0-9_]*$'; then
                 bad "config key '$k' (daemon/config.c) is a valid key name"; missing=$((missing + 1)); continue
         fi
-        item_in "$conf" "$k" Ic || { bad "config key '$k' (daemon/config.c) has no '.It Ic $k' in CONFIGURATION of $P5"; missing=$((missing + 1)); }
+        item_in "$conf" "$k" Ic || { bad "config key '$k' (daemon/config.c or settings.h) has no '.It Ic $k' in CONFIGURATION of $P5"; missing=$((missing + 1)); }
 done < "$TMP/keys"
-[ "$missing" = 0 ] && ok "every config key of daemon/config.c is documented in $P5"
+[ "$missing" = 0 ] && ok "every config key of daemon/config.c and daemon/settings.h is documented in $P5"
 # and the other way round: no documented key that the code does not know
 extra=0
 for k in $(printf '%s\n' "$conf" | sed -n 's/^\.It Ic \([A-Za-z_][A-Za-z0-9_]*\).*/\1/p' | sort -u); do
-        grep -qx "$k" "$TMP/keys" || { bad "$P5 documents key '$k', which no key table of daemon/config.c has"; extra=$((extra + 1)); }
+        grep -qx "$k" "$TMP/keys" || { bad "$P5 documents key '$k', which no key table of daemon/config.c and no setting has"; extra=$((extra + 1)); }
 done
-[ "$extra" = 0 ] && ok "every key documented in $P5 exists in daemon/config.c"
+[ "$extra" = 0 ] && ok "every key documented in $P5 exists in daemon/config.c or daemon/settings.h"
+
+# ---- settings ---------------------------------------------------------------------
+# Each setting is an item of "Promotion settings" (and only the settings
+# are), whose text says "Range MIN to MAX; default DEFAULT." as in its row
+# (durations compared by value: 60s is 1m), or for an enum type "Default"
+# and the word of its default (ON_WARNINGS_PROCEED: proceed).
+# entry PAGE_TEXT KEY: the text of the ".It Ic KEY" item, on one line
+entry() {
+        printf '%s\n' "$1" | awk -v k="$2" '
+                /^\.It / { on = ($0 ~ "^\\.It Ic " k "( |$)") ; next }
+                /^\.El/ { on = 0 }
+                on { printf "%s ", $0 }'
+}
+# ms VALUE: a duration of the page ("1h30m", "100ms") or an expression of
+# the row ("SEC(2 * 3600)", "MSEC(100)") in milliseconds; a plain number
+# as it is; "?" when unreadable
+ms() {
+        awk -v v="$1" 'BEGIN {
+                if (v ~ /^[0-9]+$/) { print v; exit }
+                if (match(v, /^M?SEC\([0-9 *]+\)$/)) {
+                        unit = v ~ /^MSEC/ ? 1 : 1000
+                        sub(/^M?SEC\(/, "", v); sub(/\)$/, "", v)
+                        n = split(v, f, /[ ]*\*[ ]*/); p = 1
+                        for (i = 1; i <= n; i++) p *= f[i]
+                        print p * unit; exit
+                }
+                split("ms s m h d", u, " "); split("1 1000 60000 3600000 86400000", m, " ")
+                t = 0
+                while (v != "") {
+                        if (!match(v, /^[0-9]+(ms|s|m|h|d)/)) { print "?"; exit }
+                        num = substr(v, 1, RLENGTH); v = substr(v, RLENGTH + 1)
+                        match(num, /[a-z]+$/); un = substr(num, RSTART); num = substr(num, 1, RSTART - 1)
+                        for (i = 1; i <= 5; i++) if (u[i] == un) t += num * m[i]
+                }
+                print t
+        }'
+}
+ps=$(printf '%s\n' "$conf" | awk '/^\.Ss /{ on = ($0 == ".Ss Promotion settings"); next } on')
+if [ -z "$ps" ]; then
+        bad "$P5 has a subsection 'Promotion settings' in CONFIGURATION"
+fi
+missing=0
+while IFS='|' read -r k type def min max; do
+        e=$(entry "$ps" "$k")
+        if [ -z "$e" ]; then
+                bad "setting '$k' (daemon/settings.h) has no '.It Ic $k' under 'Promotion settings' in $P5"
+                missing=$((missing + 1)); continue
+        fi
+        case $type in
+        DURATION|UINT)
+                r=$(printf '%s' "$e" | sed -n 's/.*Range \([^ ]*\) to \([^;]*\); default \([^ .]*\)\..*/\1 \2 \3/p')
+                set -- $r
+                if [ $# != 3 ]; then
+                        bad "setting '$k': its entry in $P5 does not say 'Range MIN to MAX; default DEFAULT.'"
+                        missing=$((missing + 1))
+                elif page="$(ms "$1") $(ms "$2") $(ms "$3")" code="$(ms "$min") $(ms "$max") $(ms "$def")" &&
+                     [ "$page" != "$code" ] || [ -z "${page##*\?*}" ] || [ -z "${code##*\?*}" ]; then
+                        bad "setting '$k': $P5 says range $1 to $2, default $3; daemon/settings.h says $min to $max, default $def"
+                        missing=$((missing + 1))
+                fi ;;
+        *)
+                word=$(printf '%s' "${def#"${type}_"}" | tr 'A-Z_' 'a-z-')
+                if ! printf '%s' "$e" | grep -q "Default \.Cm $word\( \.\)\? *$"; then
+                        bad "setting '$k': its entry in $P5 does not end 'Default .Cm $word' ($def of daemon/settings.h)"
+                        missing=$((missing + 1))
+                fi ;;
+        esac
+done < "$TMP/settings"
+[ "$missing" = 0 ] && ok "all $nsettings settings of daemon/settings.h are under 'Promotion settings' in $P5, with their defaults and ranges"
+extra=0
+for k in $(printf '%s\n' "$ps" | sed -n 's/^\.It Ic \([A-Za-z_][A-Za-z0-9_]*\).*/\1/p'); do
+        cut -d'|' -f1 "$TMP/settings" | grep -qx "$k" || { bad "$P5 has '$k' under 'Promotion settings', which is no row of daemon/settings.h"; extra=$((extra + 1)); }
+done
+[ "$extra" = 0 ] && ok "every key under 'Promotion settings' of $P5 is a setting of daemon/settings.h"
 
 # ---- options and commands -------------------------------------------------------
 # long_options FILE: the names of `struct option opts[]`

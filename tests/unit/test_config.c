@@ -767,6 +767,62 @@ START_TEST(bad_on_warnings) {
 }
 END_TEST
 
+/* Every row of settings.h, a new one included: accepted at its limits
+ * under defaults: and in a promotion, inherited from defaults:, refused
+ * past its limits with the range in the message. */
+static void setting_text(const struct setting_desc *d, uint64_t v, char *buf, size_t n) {
+        if (d->words)
+                snprintf(buf, n, "%s", d->words[v]);
+        else if (d->type == SETTING_T_DURATION)
+                format_duration(buf, n, v);
+        else
+                snprintf(buf, n, "%llu", (unsigned long long) v);
+}
+
+START_TEST(every_setting) {
+        for (enum setting_id i = 0; i < _SETTINGS_N; i++) {
+                const struct setting_desc *d = &settings_desc[i];
+                uint64_t lo = d->min, hi = d->max, dflt = setting_get(&settings_builtin, i);
+                char a[64], b[64], c[64];
+
+                if (d->words) {
+                        lo = 0;
+                        while (d->words[hi + 1])
+                                hi++;
+                }
+                ck_assert_msg(dflt >= lo && dflt <= hi, "%s: the default is out of its range", d->key);
+                ck_assert_msg(lo < hi, "%s: min is not below max", d->key);
+                setting_text(d, hi, a, sizeof a);
+                setting_text(d, lo, b, sizeof b);
+                _cleanup_free_ char *yaml = xasprintf("defaults:\n  %s: %s\n" TENANTS "promotions:\n" PROMO("a")
+                                                      "    %s: %s\n" PROMO("b"), d->key, a, d->key, b);
+                ASSERT_LOADS(yaml);
+                ck_assert_msg(setting_get(&conf->defaults, i) == hi, "%s: %s not taken", d->key, a);
+                ck_assert_msg(setting_get(&conf->promotions[0].settings, i) == lo, "%s: %s not taken", d->key, b);
+                ck_assert_msg(setting_get(&conf->promotions[1].settings, i) == hi, "%s: not inherited", d->key);
+                for (enum setting_id k = 0; k < _SETTINGS_N; k++)
+                        if (k != i)
+                                ck_assert(setting_get(&conf->promotions[0].settings, k) ==
+                                          setting_get(&settings_builtin, k));
+
+                /* past the limit: 1 above a number, 1s above a duration */
+                if (d->words)
+                        snprintf(c, sizeof c, "no-such-word");
+                else
+                        setting_text(d, hi + (d->type == SETTING_T_DURATION ? SEC(1) : 1), c, sizeof c);
+                _cleanup_free_ char *bad = xasprintf("defaults:\n  %s: %s\n", d->key, c);
+                ASSERT_FAILS(bad, 1);
+                if (d->words) {
+                        _cleanup_free_ char *m = xasprintf(":2:%zu: defaults.%s: 'no-such-word' is not valid (use ",
+                                                           strlen(d->key) + 5, d->key);
+                        ck_assert_msg(any_contains(m), "%s: no '%s'", d->key, m);
+                } else
+                        ASSERT_ERR(":2:%zu: defaults.%s: %s is out of range %s..%s", strlen(d->key) + 5, d->key, c,
+                                   b, a);
+        }
+}
+END_TEST
+
 START_TEST(bad_auth_shape) {
         ASSERT_FAILS(TENANT_AUTH("{ type: oauth, key_file: @DIR@/dev.key }"), 1);
         ASSERT_ERR(":5:19: tenants.t.auth.type: 'oauth' is not valid (use api_key, bearer or session)");
@@ -1031,6 +1087,7 @@ static Suite *config_suite(void) {
         tcase_add_test(tc, bad_timezone);
         tcase_add_test(tc, bad_mode);
         tcase_add_test(tc, bad_on_warnings);
+        tcase_add_test(tc, every_setting);
         tcase_add_test(tc, bad_auth_shape);
         tcase_add_test(tc, key_file_missing);
         tcase_add_test(tc, key_file_mode);

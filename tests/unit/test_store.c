@@ -76,6 +76,110 @@ START_TEST(round_trip) {
 }
 END_TEST
 
+/* tests/unit/jobfiles/NAME: $SRCDIR/..., else found by __FILE__ (which is
+ * tests/unit/test_store.c, relative to the top folder). */
+static char *jobfile_path(const char *name) {
+        const char *srcdir = getenv("SRCDIR");
+        char *top, *s, *p;
+
+        if (srcdir)
+                return xasprintf("%s/tests/unit/jobfiles/%s", srcdir, name);
+        top = xstrdup(__FILE__);
+        if ((s = strstr(top, "tests/unit/test_store.c")))
+                *s = 0;
+        p = xasprintf("%stests/unit/jobfiles/%s", top, name);
+        free(top);
+        return p;
+}
+
+/* The lines of the "settings" object of a pretty job file, from its key
+ * to its last value; "" when there is none. */
+static char *settings_block(const char *text, const char **ret_start, const char **ret_end) {
+        const char *a = strstr(text, "\n    \"settings\": {\n"), *b;
+        if (!a)
+                return strdup("");
+        a = strchr(a + 1, '\n') + 1;
+        b = strstr(a, "\n    }");
+        ck_assert_ptr_nonnull(b);
+        if (ret_start)
+                *ret_start = a;
+        if (ret_end)
+                *ret_end = b;
+        return strndup(a, (size_t) (b - a));
+}
+
+/* text, without the settings that the settings of old do not name: a
+ * setting added since old was written is in every file written now (as 0
+ * when the job's file did not have it), and is no difference in what was
+ * kept. */
+static char *without_new_settings(const char *text, const char *old) {
+        _cleanup_free_ char *old_block = settings_block(old, NULL, NULL);
+        const char *a = NULL, *b = NULL;
+        _cleanup_free_ char *block = settings_block(text, &a, &b);
+        struct buf out = {};
+        bool first = true;
+
+        if (!a)
+                return strdup(text);
+        buf_append(&out, text, (size_t) (a - text));
+        for (char *line = strtok(block, "\n"); line; line = strtok(NULL, "\n")) {
+                _cleanup_free_ char *key = strndup(line, strcspn(line, ":") + 1);
+                size_t l = strlen(line);
+                if (!strstr(old_block, key))
+                        continue;
+                if (line[l - 1] == ',')
+                        line[--l] = 0;
+                if (!first)
+                        buf_append(&out, ",\n", 2);
+                buf_append(&out, line, l);
+                first = false;
+        }
+        buf_append(&out, b, strlen(b));
+        return out.data;
+}
+
+/* Job files written by the version before the writer and the reader became
+ * one table each (format1-full.json has every field there is, the other a
+ * job as created): they load, and are written again byte for byte (but for
+ * settings added since), so files of older versions resume and compare
+ * unchanged. */
+START_TEST(old_files_round_trip) {
+        static const char *const files[] = { "format1-full.json", "format1-new.json" };
+        for (size_t i = 0; i < ELEMENTSOF(files); i++) {
+                char *path = jobfile_path(files[i]), *text = NULL, *err = NULL, *again;
+                struct job *j = NULL;
+                size_t len;
+
+                ck_assert_msg(read_file_small(path, STORE_MAX_FILE, &text, &len) == 0, "cannot read %s", path);
+                ck_assert_msg(store_job_from_json(text, len, &j, &err) == 0, "%s: %s", path, err);
+                again = store_job_to_json(j, true);
+                _cleanup_free_ char *same = without_new_settings(again, text);
+                ck_assert_str_eq(same, text);
+                if (i == 0) {
+                        ck_assert_int_eq(j->state, JOB_FAILED);
+                        ck_assert_int_eq(j->mode, MODE_DRY_RUN);
+                        ck_assert_int_eq(j->settings.on_warnings, ON_WARNINGS_STOP);
+                        ck_assert_uint_eq(j->settings.low_speed_time_usec, 60000000);
+                        ck_assert_uint_eq(j->settings.request_timeout_usec, 300000000);
+                        ck_assert_str_eq(j->package_boot_id, "0f3c2a1e-8a3b-4c55-9d3e-1f2a3b4c5d6e");
+                        ck_assert_uint_eq(j->export.n_stats, 2);
+                        ck_assert(j->dry_run.has_totals && !j->import.has_totals);
+                        ck_assert_uint_eq(j->dry_run.results_total, 70);
+                        ck_assert_uint_eq(j->dry_run.results[0].errors_total, 51);
+                        ck_assert_uint_eq(j->dry_run.results[0].n_errors, 2);
+                        ck_assert_uint_eq(j->steps[JOB_IMPORT_POLL].attempts, 8);
+                } else {
+                        ck_assert_int_eq(j->state, JOB_EXPORT);
+                        ck_assert_int_eq(j->mode, MODE_IMPORT);
+                        ck_assert_ptr_null(j->export.status);
+                        ck_assert_uint_eq(j->settings.retries, 6);
+                }
+                free(again); free(text); free(path);
+                job_free(j);
+        }
+}
+END_TEST
+
 static int load_text(const char *text, char **err) {
         struct job *j = NULL;
         int r = store_job_from_json(text, strlen(text), &j, err);
@@ -352,6 +456,7 @@ int main(void) {
         Suite *s = suite_create("store");
         TCase *tc = tcase_create("store");
         tcase_add_test(tc, round_trip);
+        tcase_add_test(tc, old_files_round_trip);
         tcase_add_test(tc, damaged_files);
         tcase_add_test(tc, listing);
         tcase_add_test(tc, each_unfinished);
