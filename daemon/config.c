@@ -35,7 +35,7 @@
  * the load fails.
  */
 #include "config.h"
-#include "schedule.h"
+#include "cron.h"
 
 #include <assert.h>
 #include <ctype.h>

@@ -41,13 +41,16 @@ struct promotion {
         char *package;
         struct tenant *from, *to;       /* point into config->tenants */
         char *schedule;                 /* cron line as written */
-        struct cron *cron;              /* parsed (schedule.h) */
+        struct cron *cron;              /* parsed (cron.h) */
         char *timezone;                 /* NULL: the system's */
         bool catch_up;                  /* default true */
         enum promo_mode mode;           /* default import */
         struct settings settings;       /* defaults merged with overrides (settings.h) */
         unsigned line;
 };
+
+/* Where dev2prodd and dev2prodctl look without --config. */
+#define CONFIG_DEFAULT_PATH "/etc/dev2prodd/dev2prodd.yaml"
 
 struct config {
         char *path;

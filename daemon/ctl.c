@@ -20,10 +20,9 @@
 #include "jobdata.h"
 #include "json.h"
 #include "log.h"
-#include "schedule.h"
+#include "cron.h"
 #include "store.h"
 
-#define DEFAULT_CONFIG "/etc/dev2prodd/dev2prodd.yaml"
 #define DEFAULT_CONTROL_SOCKET "/run/dev2prodd/control.sock"
 #define WAIT_TICK_USEC (200 * USEC_PER_MSEC)
 #define WAIT_PING_TICKS 25      /* ask the daemon whether it is still there every 5 s */
@@ -35,7 +34,7 @@ enum {
         CTL_NO_DAEMON = 3,      /* the control socket does not answer */
 };
 
-static const char *arg_config = DEFAULT_CONFIG;
+static const char *arg_config = CONFIG_DEFAULT_PATH;
 static bool arg_json;
 static bool arg_wait;
 static bool arg_follow;
@@ -84,33 +83,6 @@ static const char *fmt_time(char *buf, size_t n, uint64_t usec, bool seconds) {
         if (!usec || !localtime_r(&t, &tm) ||
             strftime(buf, n, seconds ? "%Y-%m-%d %H:%M:%S %Z" : "%Y-%m-%d %H:%M %Z", &tm) == 0)
                 snprintf(buf, n, "-");
-        return buf;
-}
-
-/* A time span for people, at most two units: "2min 13s", "4h 12min",
- * "1d 3h", "45s", "350ms". */
-static const char *fmt_span(char *buf, size_t n, uint64_t usec) {
-        static const struct { const char *unit; uint64_t usec; } units[] = {
-                { "d", 86400 * USEC_PER_SEC },
-                { "h", 3600 * USEC_PER_SEC },
-                { "min", 60 * USEC_PER_SEC },
-                { "s", USEC_PER_SEC },
-                { "ms", USEC_PER_MSEC },
-        };
-        for (size_t i = 0; i < ELEMENTSOF(units); i++) {
-                uint64_t k = usec / units[i].usec, rest;
-                if (k == 0)
-                        continue;
-                rest = i + 1 < ELEMENTSOF(units) && units[i].usec > USEC_PER_SEC ?
-                       (usec % units[i].usec) / units[i + 1].usec : 0;
-                if (rest)
-                        snprintf(buf, n, "%llu%s %llu%s", (unsigned long long) k, units[i].unit,
-                                 (unsigned long long) rest, units[i + 1].unit);
-                else
-                        snprintf(buf, n, "%llu%s", (unsigned long long) k, units[i].unit);
-                return buf;
-        }
-        snprintf(buf, n, "0s");
         return buf;
 }
 
@@ -222,7 +194,7 @@ static int jgen_finish(yajl_gen g, int r) {
 
 static int j_ok(yajl_gen_status s) { return s == yajl_gen_status_ok ? 0 : -EINVAL; }
 /* In the JSON writers: r holds the first error, then jump to out. */
-#define TRY(x) do { if ((r = (x)) < 0) goto out; } while (0)
+#define TRY_OUT(x) do { if ((r = (x)) < 0) goto out; } while (0)
 
 static int json_kv_usec(yajl_gen g, const char *k, uint64_t usec) {
         return usec ? json_kv_uint(g, k, usec) : 0;     /* absent when not reached */
@@ -232,14 +204,14 @@ static int json_totals(yajl_gen g, const char *k, const struct import_status *s)
         int r = 0;
         if (!s->status || !s->has_totals)
                 return 0;
-        TRY(json_str(g, k));
-        TRY(j_ok(yajl_gen_map_open(g)));
-        TRY(json_kv_int(g, "added", s->totals.added));
-        TRY(json_kv_int(g, "modified", s->totals.modified));
-        TRY(json_kv_int(g, "removed", s->totals.removed));
-        TRY(json_kv_int(g, "failed", s->totals.failed));
-        TRY(json_kv_int(g, "skipped", s->totals.skipped));
-        TRY(j_ok(yajl_gen_map_close(g)));
+        TRY_OUT(json_str(g, k));
+        TRY_OUT(j_ok(yajl_gen_map_open(g)));
+        TRY_OUT(json_kv_int(g, "added", s->totals.added));
+        TRY_OUT(json_kv_int(g, "modified", s->totals.modified));
+        TRY_OUT(json_kv_int(g, "removed", s->totals.removed));
+        TRY_OUT(json_kv_int(g, "failed", s->totals.failed));
+        TRY_OUT(json_kv_int(g, "skipped", s->totals.skipped));
+        TRY_OUT(j_ok(yajl_gen_map_close(g)));
 out:
         return r;
 }
@@ -349,33 +321,33 @@ static int list_json(const struct config *c, const struct joblist *l, const time
         yajl_gen g = jgen_new();
         int r = 0;
 
-        TRY(j_ok(yajl_gen_array_open(g)));
+        TRY_OUT(j_ok(yajl_gen_array_open(g)));
         for (size_t i = 0; i < c->n_promotions; i++) {
                 const struct promotion *p = &c->promotions[i];
                 const struct job *j = newest_job_of(l, p->name);
-                TRY(j_ok(yajl_gen_map_open(g)));
-                TRY(json_kv_str(g, "promotion", p->name));
-                TRY(json_kv_str(g, "package", p->package));
-                TRY(json_kv_str(g, "from", p->from->name));
-                TRY(json_kv_str(g, "to", p->to->name));
-                TRY(json_kv_str(g, "schedule", p->schedule));
-                TRY(json_kv_str(g, "timezone", p->timezone));
-                TRY(json_kv_str(g, "mode", promo_mode_to_string(p->mode)));
+                TRY_OUT(j_ok(yajl_gen_map_open(g)));
+                TRY_OUT(json_kv_str(g, "promotion", p->name));
+                TRY_OUT(json_kv_str(g, "package", p->package));
+                TRY_OUT(json_kv_str(g, "from", p->from->name));
+                TRY_OUT(json_kv_str(g, "to", p->to->name));
+                TRY_OUT(json_kv_str(g, "schedule", p->schedule));
+                TRY_OUT(json_kv_str(g, "timezone", p->timezone));
+                TRY_OUT(json_kv_str(g, "mode", promo_mode_to_string(p->mode)));
                 if (next_r[i] >= 0)
-                        TRY(json_kv_uint(g, "next_usec", (uint64_t) next[i] * USEC_PER_SEC));
+                        TRY_OUT(json_kv_uint(g, "next_usec", (uint64_t) next[i] * USEC_PER_SEC));
                 if (j) {
-                        TRY(json_str(g, "last_job"));
-                        TRY(j_ok(yajl_gen_map_open(g)));
-                        TRY(json_kv_str(g, "id", j->id));
-                        TRY(json_kv_str(g, "state", job_state_to_string(j->state)));
-                        TRY(json_kv_str(g, "failure", j->failure));
-                        TRY(json_kv_usec(g, "created_usec", j->created_usec));
-                        TRY(json_kv_usec(g, "finished_usec", j->finished_usec));
-                        TRY(j_ok(yajl_gen_map_close(g)));
+                        TRY_OUT(json_str(g, "last_job"));
+                        TRY_OUT(j_ok(yajl_gen_map_open(g)));
+                        TRY_OUT(json_kv_str(g, "id", j->id));
+                        TRY_OUT(json_kv_str(g, "state", job_state_to_string(j->state)));
+                        TRY_OUT(json_kv_str(g, "failure", j->failure));
+                        TRY_OUT(json_kv_usec(g, "created_usec", j->created_usec));
+                        TRY_OUT(json_kv_usec(g, "finished_usec", j->finished_usec));
+                        TRY_OUT(j_ok(yajl_gen_map_close(g)));
                 }
-                TRY(j_ok(yajl_gen_map_close(g)));
+                TRY_OUT(j_ok(yajl_gen_map_close(g)));
         }
-        TRY(j_ok(yajl_gen_array_close(g)));
+        TRY_OUT(j_ok(yajl_gen_array_close(g)));
 out:
         return jgen_finish(g, r);
 }
@@ -415,7 +387,7 @@ static int cmd_list(const struct config *c, char **args, size_t n_args) {
 
                 if (next_r[i] >= 0) {
                         fmt_time(nbuf, sizeof nbuf, (uint64_t) next[i] * USEC_PER_SEC, false);
-                        fmt_span(lbuf, sizeof lbuf, (uint64_t) (next[i] - now) * USEC_PER_SEC);
+                        format_duration_style(lbuf, sizeof lbuf, (uint64_t) (next[i] - now) * USEC_PER_SEC, DURATION_SPAN);
                 }
                 if (j)
                         fmt_time(last, sizeof last, j->created_usec, true);
@@ -435,20 +407,20 @@ out:
 static int jobs_json(const struct joblist *l) {
         yajl_gen g = jgen_new();
         int r = 0;
-        TRY(j_ok(yajl_gen_array_open(g)));
+        TRY_OUT(j_ok(yajl_gen_array_open(g)));
         for (size_t i = 0; i < l->n; i++) {
                 const struct job *j = l->v[i];
                 if (job_state_is_final(j->state))
                         continue;
-                TRY(j_ok(yajl_gen_map_open(g)));
-                TRY(json_kv_str(g, "id", j->id));
-                TRY(json_kv_str(g, "promotion", j->promotion));
-                TRY(json_kv_str(g, "state", job_state_to_string(j->state)));
-                TRY(json_kv_usec(g, "created_usec", j->created_usec));
-                TRY(json_kv_usec(g, "updated_usec", j->updated_usec));
-                TRY(j_ok(yajl_gen_map_close(g)));
+                TRY_OUT(j_ok(yajl_gen_map_open(g)));
+                TRY_OUT(json_kv_str(g, "id", j->id));
+                TRY_OUT(json_kv_str(g, "promotion", j->promotion));
+                TRY_OUT(json_kv_str(g, "state", job_state_to_string(j->state)));
+                TRY_OUT(json_kv_usec(g, "created_usec", j->created_usec));
+                TRY_OUT(json_kv_usec(g, "updated_usec", j->updated_usec));
+                TRY_OUT(j_ok(yajl_gen_map_close(g)));
         }
-        TRY(j_ok(yajl_gen_array_close(g)));
+        TRY_OUT(j_ok(yajl_gen_array_close(g)));
 out:
         return jgen_finish(g, r);
 }
@@ -504,30 +476,30 @@ static char *history_totals(const struct job *j) {
 static int history_json(const struct joblist *l, const char *name) {
         yajl_gen g = jgen_new();
         int r = 0;
-        TRY(j_ok(yajl_gen_array_open(g)));
+        TRY_OUT(j_ok(yajl_gen_array_open(g)));
         for (size_t i = l->n; i > 0; i--) {
                 const struct job *j = l->v[i - 1];
                 if (name && !streq(j->promotion, name))
                         continue;
-                TRY(j_ok(yajl_gen_map_open(g)));
-                TRY(json_kv_str(g, "id", j->id));
-                TRY(json_kv_str(g, "promotion", j->promotion));
-                TRY(json_kv_str(g, "package", j->package));
-                TRY(json_kv_str(g, "mode", promo_mode_to_string(j->mode)));
-                TRY(json_kv_str(g, "state", job_state_to_string(j->state)));
-                TRY(json_kv_str(g, "failure", j->failure));
-                TRY(json_kv_str(g, "message", j->message));
-                TRY(json_kv_usec(g, "created_usec", j->created_usec));
-                TRY(json_kv_usec(g, "updated_usec", j->updated_usec));
-                TRY(json_kv_usec(g, "finished_usec", j->finished_usec));
+                TRY_OUT(j_ok(yajl_gen_map_open(g)));
+                TRY_OUT(json_kv_str(g, "id", j->id));
+                TRY_OUT(json_kv_str(g, "promotion", j->promotion));
+                TRY_OUT(json_kv_str(g, "package", j->package));
+                TRY_OUT(json_kv_str(g, "mode", promo_mode_to_string(j->mode)));
+                TRY_OUT(json_kv_str(g, "state", job_state_to_string(j->state)));
+                TRY_OUT(json_kv_str(g, "failure", j->failure));
+                TRY_OUT(json_kv_str(g, "message", j->message));
+                TRY_OUT(json_kv_usec(g, "created_usec", j->created_usec));
+                TRY_OUT(json_kv_usec(g, "updated_usec", j->updated_usec));
+                TRY_OUT(json_kv_usec(g, "finished_usec", j->finished_usec));
                 if (job_state_is_final(j->state))
-                        TRY(json_kv_uint(g, "duration_usec", job_duration(j)));
-                TRY(json_kv_str(g, "import_id", j->import_id));
-                TRY(json_totals(g, "totals", &j->import));
-                TRY(json_totals(g, "dry_run_totals", &j->dry_run));
-                TRY(j_ok(yajl_gen_map_close(g)));
+                        TRY_OUT(json_kv_uint(g, "duration_usec", job_duration(j)));
+                TRY_OUT(json_kv_str(g, "import_id", j->import_id));
+                TRY_OUT(json_totals(g, "totals", &j->import));
+                TRY_OUT(json_totals(g, "dry_run_totals", &j->dry_run));
+                TRY_OUT(j_ok(yajl_gen_map_close(g)));
         }
-        TRY(j_ok(yajl_gen_array_close(g)));
+        TRY_OUT(j_ok(yajl_gen_array_close(g)));
 out:
         return jgen_finish(g, r);
 }
@@ -569,7 +541,7 @@ static int cmd_history(const struct config *c, char **args, size_t n_args) {
                 if (name && !streq(j->promotion, name))
                         continue;
                 if (job_state_is_final(j->state) && job_duration(j))
-                        fmt_span(dur, sizeof dur, job_duration(j));
+                        format_duration_style(dur, sizeof dur, job_duration(j), DURATION_SPAN);
                 totals = history_totals(j);
                 table_add(t, (const char *const[]) { j->id, job_state_to_string(j->state), j->failure,
                                                      fmt_time(started, sizeof started, j->created_usec, true),
@@ -649,7 +621,7 @@ static char *fmt_settings(const struct settings *s) {
                 if (d->words)
                         snprintf(val, sizeof val, "%s", setting_word(i, v));
                 else if (d->type == SETTING_T_DURATION)
-                        fmt_span(val, sizeof val, v);
+                        format_duration(val, sizeof val, v);
                 else
                         snprintf(val, sizeof val, "%llu", (unsigned long long) v);
                 item = xasprintf("%s%s %s", i > 0 ? ", " : "", d->key, val);
@@ -686,7 +658,7 @@ static void show_job(const struct job *j) {
         field("", "Updated", "%s", fmt_time(a, sizeof a, j->updated_usec, true));
         if (j->finished_usec)
                 field("", "Finished", "%s (after %s)", fmt_time(a, sizeof a, j->finished_usec, true),
-                      fmt_span(d, sizeof d, job_duration(j)));
+                      format_duration_style(d, sizeof d, job_duration(j), DURATION_SPAN));
         if (!settings_unknown(&j->settings)) {
                 _cleanup_free_ char *s = fmt_settings(&j->settings);
                 field("", "Settings", "%s", s);
@@ -704,7 +676,7 @@ static void show_job(const struct job *j) {
                                 continue;
                         snprintf(d, sizeof d, "-");
                         if (st->finished_usec >= st->started_usec && st->finished_usec)
-                                fmt_span(d, sizeof d, st->finished_usec - st->started_usec);
+                                format_duration_style(d, sizeof d, st->finished_usec - st->started_usec, DURATION_SPAN);
                         else if ((enum job_state) s == j->state)
                                 snprintf(d, sizeof d, "(current)");
                         snprintf(att, sizeof att, "%u", st->attempts);
@@ -1063,7 +1035,7 @@ static void usage(FILE *f) {
                 "  logs JOB [-f]        the job's log lines from the journal (-f: follow;\n"
                 "                       --json: journalctl -o json)\n\n"
                 "Options:\n"
-                "  -c, --config FILE    configuration (default " DEFAULT_CONFIG ")\n"
+                "  -c, --config FILE    configuration (default " CONFIG_DEFAULT_PATH ")\n"
                 "      --json           machine-readable output\n"
                 "  -w, --wait           run: wait for the job to end\n"
                 "  -f, --follow         logs: keep following\n"

@@ -330,7 +330,13 @@ int http_start(struct http *h, const struct http_request *rq, http_done_fn done,
         curl_easy_setopt(e, CURLOPT_PRIVATE, r);
         curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->res.error);
         curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-        curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+        /* Only http and https: a URL of another scheme must never be tried
+         * with our credentials.  Checked, because a libcurl that does not
+         * know the option would otherwise allow every protocol it has. */
+        if (curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK) {
+                req_free(r);
+                return -EPROTONOSUPPORT;
+        }
         /* No redirects: following one would carry our credentials to
          * wherever the Location points. */
         curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);

@@ -9,14 +9,13 @@
 #include "log.h"
 #include "oneshot.h"
 
-#define DEFAULT_CONFIG "/etc/dev2prodd/dev2prodd.yaml"
 
 static void usage(FILE *f) {
         fprintf(f,
                 "Usage: dev2prodd [--config FILE] [--once NAME | --check-config]\n"
                 "Promotes configuration packages between Dev2Prod tenants on a schedule.\n"
                 "Without --once or --check-config it runs as the service, in the foreground.\n\n"
-                "  -c, --config FILE   configuration (default " DEFAULT_CONFIG ")\n"
+                "  -c, --config FILE   configuration (default " CONFIG_DEFAULT_PATH ")\n"
                 "      --once NAME     run promotion NAME now in the foreground and exit\n"
                 "                      (0 succeeded, 1 failed, 2 configuration error,\n"
                 "                      3 another dev2prodd uses the state directory)\n"
@@ -35,7 +34,7 @@ int main(int argc, char **argv) {
                 { "version", no_argument, NULL, OPT_VERSION },
                 {}
         };
-        const char *config_path = DEFAULT_CONFIG, *once = NULL;
+        const char *config_path = CONFIG_DEFAULT_PATH, *once = NULL;
         bool check = false;
         struct config *c = NULL;
         struct errlist errs = {};

@@ -6,7 +6,7 @@
 
 #include "json.h"
 #include "log.h"
-#include "schedule.h"
+#include "cron.h"
 #include "scheduler.h"
 
 /* Walking a minutely schedule over a long outage must stay bounded. */

@@ -249,7 +249,7 @@ static const struct fields job_table = FIELDS(struct job, job_fields);
 
 /* ---- writing ----------------------------------------------------------- */
 
-#define TRY(x) do { int _r = (x); if (_r < 0) return _r; } while (0)
+#define TRY_RET(x) do { int _r = (x); if (_r < 0) return _r; } while (0)
 
 static int gen_open(yajl_gen g) { return yajl_gen_map_open(g) == yajl_gen_status_ok ? 0 : -ENOMEM; }
 static int gen_close(yajl_gen g) { return yajl_gen_map_close(g) == yajl_gen_status_ok ? 0 : -ENOMEM; }
@@ -259,8 +259,8 @@ static int gen_aclose(yajl_gen g) { return yajl_gen_array_close(g) == yajl_gen_s
 static int gen_fields(yajl_gen g, const struct fields *t, const void *obj);
 
 static int gen_object(yajl_gen g, const struct fields *t, const void *obj) {
-        TRY(gen_open(g));
-        TRY(gen_fields(g, t, obj));
+        TRY_RET(gen_open(g));
+        TRY_RET(gen_fields(g, t, obj));
         return gen_close(g);
 }
 
@@ -282,10 +282,10 @@ static int gen_field(yajl_gen g, const struct field *f, const void *obj) {
                 return json_kv_uint(g, f->key, MAX(*CAT(size_t, obj, f->off), *CAT(size_t, obj, f->aux)));
         case F_STRV: {
                 char *const *v = *CAT(char **, obj, f->off);
-                TRY(json_str(g, f->key));
-                TRY(gen_aopen(g));
+                TRY_RET(json_str(g, f->key));
+                TRY_RET(gen_aopen(g));
                 for (size_t i = 0; i < *CAT(size_t, obj, f->aux); i++)
-                        TRY(json_str(g, v[i]));
+                        TRY_RET(json_str(g, v[i]));
                 return gen_aclose(g);
         }
         case F_ENUM:
@@ -295,19 +295,19 @@ static int gen_field(yajl_gen g, const struct field *f, const void *obj) {
                         return 0;
                 /* fall through */
         case F_OBJECT:
-                TRY(json_str(g, f->key));
+                TRY_RET(json_str(g, f->key));
                 return gen_object(g, f->sub, CAT(char, obj, f->off));
         case F_OBJECT_FLAGGED:
                 if (!*CAT(bool, obj, f->aux))
                         return 0;
-                TRY(json_str(g, f->key));
+                TRY_RET(json_str(g, f->key));
                 return gen_object(g, f->sub, CAT(char, obj, f->off));
         case F_ARRAY: {
                 const char *v = *CAT(char *, obj, f->off);
-                TRY(json_str(g, f->key));
-                TRY(gen_aopen(g));
+                TRY_RET(json_str(g, f->key));
+                TRY_RET(gen_aopen(g));
                 for (size_t i = 0; i < *CAT(size_t, obj, f->aux); i++)
-                        TRY(gen_object(g, f->sub, v + i * f->sub->size));
+                        TRY_RET(gen_object(g, f->sub, v + i * f->sub->size));
                 return gen_aclose(g);
         }
         case F_CUSTOM:
@@ -318,7 +318,7 @@ static int gen_field(yajl_gen g, const struct field *f, const void *obj) {
 
 static int gen_fields(yajl_gen g, const struct fields *t, const void *obj) {
         for (size_t i = 0; i < t->n; i++)
-                TRY(gen_field(g, &t->v[i], obj));
+                TRY_RET(gen_field(g, &t->v[i], obj));
         return 0;
 }
 
@@ -330,15 +330,15 @@ static int gen_format(yajl_gen g, const void *obj) {
 static int gen_settings(yajl_gen g, const void *obj) {
         const struct settings *s = &((const struct job *) obj)->settings;
 
-        TRY(json_str(g, "settings"));
-        TRY(gen_open(g));
+        TRY_RET(json_str(g, "settings"));
+        TRY_RET(gen_open(g));
         for (enum setting_id i = 0; i < _SETTINGS_N; i++) {
                 const struct setting_desc *d = &settings_desc[i];
                 uint64_t v = setting_get(s, i);
                 if (d->words)
-                        TRY(json_kv_str(g, d->job_key, setting_word(i, v)));
+                        TRY_RET(json_kv_str(g, d->job_key, setting_word(i, v)));
                 else
-                        TRY(json_kv_uint(g, d->job_key, v));
+                        TRY_RET(json_kv_uint(g, d->job_key, v));
         }
         return gen_close(g);
 }
@@ -347,13 +347,13 @@ static int gen_settings(yajl_gen g, const void *obj) {
 static int gen_steps(yajl_gen g, const void *obj) {
         const struct job *j = obj;
 
-        TRY(json_str(g, "steps"));
-        TRY(gen_open(g));
+        TRY_RET(json_str(g, "steps"));
+        TRY_RET(gen_open(g));
         for (int s = 0; s < _JOB_STEPS; s++) {
                 if (!j->steps[s].started_usec)
                         continue;
-                TRY(json_str(g, job_state_to_string((enum job_state) s)));
-                TRY(gen_object(g, &step_table, &j->steps[s]));
+                TRY_RET(json_str(g, job_state_to_string((enum job_state) s)));
+                TRY_RET(gen_object(g, &step_table, &j->steps[s]));
         }
         return gen_close(g);
 }

@@ -166,35 +166,50 @@ int parse_duration(const char *s, uint64_t *ret_usec) {
 }
 
 char *format_duration(char *buf, size_t n, uint64_t usec) {
-        static const struct { const char *suffix; uint64_t usec; } units[] = {
-                { "d",  86400 * USEC_PER_SEC },
-                { "h",  3600 * USEC_PER_SEC },
-                { "m",  60 * USEC_PER_SEC },
-                { "s",  USEC_PER_SEC },
-                { "ms", USEC_PER_MSEC },
-                { "us", 1 },
+        return format_duration_style(buf, n, usec, DURATION_EXACT);
+}
+
+/* One unit table for both styles: the exact one is the configuration's own
+ * syntax (parse_duration reads it back); the span keeps the two largest
+ * adjacent units and says "min", as systemd's tools do. */
+char *format_duration_style(char *buf, size_t n, uint64_t usec, enum duration_style style) {
+        static const struct { const char *exact, *span; uint64_t usec; } units[] = {
+                { "d",  "d",   86400 * USEC_PER_SEC },
+                { "h",  "h",   3600 * USEC_PER_SEC },
+                { "m",  "min", 60 * USEC_PER_SEC },
+                { "s",  "s",   USEC_PER_SEC },
+                { "ms", "ms",  USEC_PER_MSEC },
+                { "us", NULL,  1 },
         };
-        size_t off = 0;
+        bool span = style == DURATION_SPAN;
+        size_t off = 0, first = SIZE_MAX;
 
         if (!buf || n == 0)
                 return buf;
         buf[0] = 0;
-        if (usec == 0) {
-                snprintf(buf, n, "0s");
-                return buf;
-        }
         for (size_t i = 0; i < ELEMENTSOF(units) && usec > 0; i++) {
                 uint64_t k = usec / units[i].usec;
+                const char *suffix = span ? units[i].span : units[i].exact;
+                if (!suffix)
+                        break;
+                if (span && first != SIZE_MAX &&
+                    (i != first + 1 || units[first].usec <= USEC_PER_SEC))
+                        break;          /* a span: the next unit down, and none below seconds */
                 if (k == 0)
                         continue;
+                if (first == SIZE_MAX)
+                        first = i;
                 usec -= k * units[i].usec;
-                int w = snprintf(buf + off, n - off, "%llu%s", (unsigned long long) k, units[i].suffix);
+                int w = snprintf(buf + off, n - off, "%s%llu%s", span && off ? " " : "", (unsigned long long) k,
+                                 suffix);
                 if (w < 0 || (size_t) w >= n - off) {
                         buf[off] = 0;   /* no half component: "1d2" for "1d2h" */
                         break;
                 }
                 off += (size_t) w;
         }
+        if (off == 0)
+                snprintf(buf, n, "0s");
         return buf;
 }
 

@@ -66,6 +66,10 @@ void buf_free(struct buf *b);
 int parse_duration(const char *s, uint64_t *ret_usec);
 /* Inverse, for messages: "2h", "1m30s", "500ms".  Returns buf. */
 char *format_duration(char *buf, size_t n, uint64_t usec);
+/* DURATION_EXACT is format_duration; DURATION_SPAN is a span for people,
+ * the two largest adjacent units: "2min 13s", "4h 12min", "1d 3h", "350ms". */
+enum duration_style { DURATION_EXACT, DURATION_SPAN };
+char *format_duration_style(char *buf, size_t n, uint64_t usec, enum duration_style style);
 /* Checked unsigned integer (no sign, no trailing junk). */
 int parse_uint(const char *s, unsigned long long max, unsigned long long *ret);
 

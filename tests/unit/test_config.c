@@ -5,7 +5,7 @@
  * Error messages are compared in full ("FILE:LINE:COLUMN: KEY: message").
  */
 #include "config.h"
-#include "schedule.h"
+#include "cron.h"
 
 #include <check.h>
 #include <errno.h>

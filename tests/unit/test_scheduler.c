@@ -6,7 +6,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include "schedule.h"
+#include "cron.h"
 #include "scheduler.h"
 
 static char dir[] = "/tmp/d2p-sched.XXXXXX";

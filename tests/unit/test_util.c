@@ -261,6 +261,25 @@ START_TEST(atomic_write_missing_folder) {
 }
 END_TEST
 
+START_TEST(duration_spans) {
+        static const struct { uint64_t usec; const char *span, *exact; } cases[] = {
+                { 133 * USEC_PER_SEC, "2min 13s", "2m13s" },
+                { (4 * 3600 + 12 * 60 + 7) * USEC_PER_SEC, "4h 12min", "4h12m7s" },
+                { (27 * 3600) * USEC_PER_SEC, "1d 3h", "1d3h" },
+                { 350 * USEC_PER_MSEC, "350ms", "350ms" },
+                { 1500 * USEC_PER_MSEC, "1s", "1s500ms" },
+                { (3600 + 30) * USEC_PER_SEC, "1h", "1h30s" },
+                { 0, "0s", "0s" },
+                { 5, "0s", "5us" },
+        };
+        char b[64];
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+                ck_assert_str_eq(format_duration_style(b, sizeof b, cases[i].usec, DURATION_SPAN), cases[i].span);
+                ck_assert_str_eq(format_duration(b, sizeof b, cases[i].usec), cases[i].exact);
+        }
+}
+END_TEST
+
 START_TEST(text_clean_cases) {
         static const struct { const char *in; size_t max; const char *out; } cases[] = {
                 { "plain", 100, "plain" },
@@ -405,6 +424,7 @@ static Suite *util_suite(void) {
         tcase_add_test(tc, atomic_write_failure_cleans_up);
         tcase_add_test(tc, read_small);
         tcase_add_test(tc, text_clean_cases);
+        tcase_add_test(tc, duration_spans);
         tcase_add_test(tc, mkdir_p_works);
         suite_add_tcase(s, tc);
         return s;

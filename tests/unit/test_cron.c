@@ -1,4 +1,4 @@
-/* test_schedule.c — cron parsing and next-run times, DST included.
+/* test_cron.c — cron parsing and next-run times, DST included.
  *
  * Expected instants are written as UTC strings and were worked out by hand
  * (the comments show the arithmetic).  2026 calendar facts used below:
@@ -21,7 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "schedule.h"
+#include "cron.h"
 
 /* ---- helpers ------------------------------------------------------------ */
 

@@ -1,10 +1,10 @@
-/* schedule.c — cron lines and next-run times (see schedule.h).
+/* cron.c — cron lines and next-run times (see cron.h).
  *
  * Depends on libc only (util.h is included for its macros and inline
  * helpers, nothing from util.c is called), so the config loader and the
  * unit test can link this file alone.
  */
-#include "schedule.h"
+#include "cron.h"
 
 #include <ctype.h>
 #include <errno.h>

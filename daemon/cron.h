@@ -1,4 +1,4 @@
-/* schedule.h — cron lines and next-run times.
+/* cron.h — cron lines and next-run times.
  *
  * Five fields (minute hour day-of-month month day-of-week) with '*', lists,
  * ranges, steps, month and day names (jan..dec, sun..sat, case-insensitive),
@@ -11,8 +11,8 @@
  * spring-forward day runs once, at the first valid instant after it; a time
  * that occurs twice on a fall-back day runs once, at its first occurrence.
  */
-#ifndef DEV2PROD_SCHEDULE_H
-#define DEV2PROD_SCHEDULE_H
+#ifndef DEV2PROD_CRON_H
+#define DEV2PROD_CRON_H
 
 #include <stdint.h>
 #include <time.h>
