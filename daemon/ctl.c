@@ -86,25 +86,6 @@ static const char *fmt_time(char *buf, size_t n, uint64_t usec, bool seconds) {
         return buf;
 }
 
-static char *fmt_totals(const struct totals *t) {
-        return xasprintf("added %lld, modified %lld, removed %lld, failed %lld, skipped %lld",
-                         t->added, t->modified, t->removed, t->failed, t->skipped);
-}
-
-/* What `list` and `history` say a job came to. */
-static char *job_result(const struct job *j) {
-        switch (j->state) {
-        case JOB_SUCCEEDED:
-                return xstrdup("succeeded");
-        case JOB_CANCELLED:
-                return xstrdup("cancelled");
-        case JOB_FAILED:
-                return xasprintf("failed: %s", j->failure ? j->failure : "unknown");
-        default:
-                return xasprintf("running (%s)", job_state_to_string(j->state));
-        }
-}
-
 /* ---- tables ---------------------------------------------------------------- */
 
 struct table {
@@ -382,7 +363,7 @@ static int cmd_list(const struct config *c, char **args, size_t n_args) {
                 const struct promotion *p = &c->promotions[i];
                 const struct job *j = newest_job_of(&l, p->name);
                 char nbuf[64] = "-", lbuf[64] = "-", last[64] = "-";
-                _cleanup_free_ char *result = j ? job_result(j) : NULL;
+                _cleanup_free_ char *result = j ? job_result_text(j) : NULL;
                 _cleanup_free_ char *route = xasprintf("%s -> %s", p->from->name, p->to->name);
 
                 if (next_r[i] >= 0) {
@@ -465,9 +446,9 @@ static uint64_t job_duration(const struct job *j) {
 
 static char *history_totals(const struct job *j) {
         if (j->import.status && j->import.has_totals)
-                return fmt_totals(&j->import.totals);
+                return job_totals_text(&j->import.totals);
         if (j->dry_run.status && j->dry_run.has_totals) {
-                _cleanup_free_ char *s = fmt_totals(&j->dry_run.totals);
+                _cleanup_free_ char *s = job_totals_text(&j->dry_run.totals);
                 return xasprintf("dry run: %s", s);
         }
         return NULL;
@@ -581,7 +562,7 @@ static void show_import_status(const char *title, const char *id, const struct i
         if (s->file_id)
                 field("  ", "file id", "%s", s->file_id);
         if (s->has_totals) {
-                _cleanup_free_ char *t = fmt_totals(&s->totals);
+                _cleanup_free_ char *t = job_totals_text(&s->totals);
                 field("  ", "totals", "%s", t);
         }
         field("  ", "errors", "%zu", import_status_n_errors(s));
@@ -801,38 +782,6 @@ static bool arg_is_one_word(const char *s) {
         return true;
 }
 
-/* What a step's line says when `run --wait` sees the job reach it. */
-static char *step_detail(const struct job *j, enum job_state s) {
-        switch (s) {
-        case JOB_EXPORT:
-                return xasprintf("exporting package %s from tenant %s", j->package, strempty(j->from.name));
-        case JOB_EXPORT_POLL:
-                return j->export_id ? xasprintf("export id %s", j->export_id) : NULL;
-        case JOB_DOWNLOAD:
-                return j->export.file_id ? xasprintf("export completed: FileId %s, %lld items", j->export.file_id,
-                                                     j->export.item_count) : NULL;
-        case JOB_UPLOAD:
-                return j->download_sha256[0] ? xasprintf("downloaded %llu bytes, sha256 %s",
-                                                         (unsigned long long) j->download_bytes,
-                                                         j->download_sha256) : NULL;
-        case JOB_DRY_RUN:
-                return j->target_file_id ? xasprintf("uploaded to tenant %s: file id %s", strempty(j->to.name),
-                                                     j->target_file_id) : NULL;
-        case JOB_DRY_RUN_POLL:
-                return j->dry_run_id ? xasprintf("dry run id %s", j->dry_run_id) : NULL;
-        case JOB_IMPORT:
-                if (j->dry_run.has_totals) {
-                        _cleanup_free_ char *t = fmt_totals(&j->dry_run.totals);
-                        return xasprintf("dry run passed: %s", t);
-                }
-                return NULL;
-        case JOB_IMPORT_POLL:
-                return j->import_id ? xasprintf("import id %s", j->import_id) : NULL;
-        default:
-                return NULL;
-        }
-}
-
 static void print_new_steps(const struct job *j, bool *printed) {
         for (int s = 0; s < _JOB_STEPS; s++) {
                 char tb[64];
@@ -845,7 +794,8 @@ static void print_new_steps(const struct job *j, bool *printed) {
                 t = (time_t) (j->steps[s].started_usec / USEC_PER_SEC);
                 if (!localtime_r(&t, &tm) || !strftime(tb, sizeof tb, "%H:%M:%S", &tm))
                         snprintf(tb, sizeof tb, "-");
-                detail = step_detail(j, (enum job_state) s);
+                /* what the step goes on from (jobdata.c's state table) */
+                detail = job_state_detail(j, (enum job_state) s);
                 linef("%s  %-13s%s%s", tb, job_state_to_string((enum job_state) s), detail ? "  " : "",
                        strempty(detail));
         }

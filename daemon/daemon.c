@@ -343,7 +343,7 @@ static int on_clock_set(sd_event_source *s, int fd, uint32_t revents, void *user
 static bool transferring(const struct daemon *d) {
         for (size_t i = 0; i < d->n_slots; i++) {
                 const struct slot *s = &d->slots[i];
-                if (s->started && !s->done && (s->job->state == JOB_DOWNLOAD || s->job->state == JOB_UPLOAD))
+                if (s->started && !s->done && job_state_transfers(s->job->state))
                         return true;
         }
         return false;
@@ -473,6 +473,7 @@ int daemon_run(struct config *c) {
         struct daemon d = { .config = c, .lock_fd = -1 };
         const char *np = NULL;
         _cleanup_free_ char *err = NULL;
+        bool setup_failed = false;
         sigset_t mask;
         int r;
 
@@ -502,14 +503,23 @@ int daemon_run(struct config *c) {
         sigaddset(&mask, SIGINT);
         sigaddset(&mask, SIGHUP);
         sigprocmask(SIG_BLOCK, &mask, NULL);
-        sd_event_add_signal(d.event, NULL, SIGTERM, on_signal, &d);
-        sd_event_add_signal(d.event, NULL, SIGINT, on_signal, &d);
-        sd_event_add_signal(d.event, NULL, SIGHUP, on_signal, &d);
+        /* Without any of these the daemon would run deaf (no SIGTERM, no
+         * reaping, no schedule): it refuses to start instead. */
+        if ((r = sd_event_add_signal(d.event, NULL, SIGTERM, on_signal, &d)) < 0 ||
+            (r = sd_event_add_signal(d.event, NULL, SIGINT, on_signal, &d)) < 0 ||
+            (r = sd_event_add_signal(d.event, NULL, SIGHUP, on_signal, &d)) < 0 ||
+            (r = sd_event_add_defer(d.event, &d.reaper, on_reap, &d)) < 0 ||
+            (r = sd_event_add_time(d.event, &d.sched_timer, CLOCK_REALTIME, UINT64_MAX, USEC_PER_SEC,
+                                   on_sched_timer, &d)) < 0 ||
+            (r = sd_event_add_time_relative(d.event, &d.status_timer, CLOCK_MONOTONIC, 2 * USEC_PER_SEC, 0,
+                                            on_status_timer, &d)) < 0) {
+                log_error_errno(r, "cannot set up the event loop; not starting");
+                setup_failed = true;
+        }
         /* WATCHDOG=1 from the loop itself: a stuck loop stops feeding it */
         sd_event_set_watchdog(d.event, true);
-        sd_event_add_defer(d.event, &d.reaper, on_reap, &d);
         sd_event_source_set_enabled(d.reaper, SD_EVENT_OFF);
-        sd_event_add_time(d.event, &d.sched_timer, CLOCK_REALTIME, UINT64_MAX, USEC_PER_SEC, on_sched_timer, &d);
+        sd_event_source_set_enabled(d.status_timer, SD_EVENT_OFF);
         r = scheduler_clock_watch_open();
         if (r >= 0 && sd_event_add_io(d.event, &d.clock_watch, r, EPOLLIN, on_clock_set, &d) >= 0)
                 (void) sd_event_source_set_io_fd_own(d.clock_watch, true);
@@ -519,14 +529,14 @@ int daemon_run(struct config *c) {
                 log_warning("cannot watch the system clock; after it is set back, scheduled runs wait until "
                             "it catches up");
         }
-        sd_event_add_time_relative(d.event, &d.status_timer, CLOCK_MONOTONIC, 2 * USEC_PER_SEC, 0, on_status_timer, &d);
-        sd_event_source_set_enabled(d.status_timer, SD_EVENT_OFF);
 
-        r = control_open(d.event, control_path(c), &control_handler, &d, &d.control);
+        r = setup_failed ? 0 : control_open(d.event, control_path(c), &control_handler, &d, &d.control);
         if (r < 0)
                 log_warning_errno(r, "cannot open the control socket %s; dev2prodctl run/cancel will not "
                                   "work (read commands still do)", control_path(c));
 
+        if (setup_failed)
+                goto out;
         give_back_memory();
         if (scheduler_load(&d.sched, c->state_directory, &err) < 0)
                 log_warning("%s", err);
@@ -549,7 +559,9 @@ int daemon_run(struct config *c) {
         r = sd_event_loop(d.event);
         if (r < 0)
                 log_error_errno(r, "event loop failed");
-
+out:
+        if (setup_failed)
+                r = -EIO;
         for (size_t i = 0; i < d.n_slots; i++) {
                 job_suspend(d.slots[i].job);    /* stopped already, unless the loop failed */
                 job_free(d.slots[i].job);

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "engine.h"
+#include "failure.h"
 #include "http.h"
 #include "job.h"
 #include "judge.h"
@@ -40,12 +41,29 @@ enum redo {
         REDO_NEVER,             /* the import: outcome unknown, stop */
 };
 
+/* How many jobs into one target tenant may be in the step at once. */
+enum per_target {
+        MANY,                   /* any number: exports, downloads, uploads overlap */
+        ONE,                    /* one: the step runs while the job holds the target
+                                 * tenant (engine_target_acquire), so two dry runs or
+                                 * imports into one tenant never interleave */
+};
+
+/* What answer() makes of a 2xx answer. */
 enum verdict {
-        V_NEXT,                 /* *next holds the state to go to */
+        V_NEXT,                 /* the step is done: on to the table's next state */
         V_POLL,                 /* not finished yet: poll again after poll_interval */
         V_UNREADABLE,           /* the answer can't be used: like a lost answer */
-        V_DONE,                 /* answer() already moved the job (failed or succeeded) */
+        V_ENDED,                /* the answer ended the job (job_fail: a refusal it states) */
 };
+
+/* prepare() returns 0 (send the request), a negative errno (the job fails),
+ * or PREPARE_BACK: what the step goes on from is gone (prepare logged why),
+ * and the job goes back to the step's `back` state to make it again. */
+#define PREPARE_BACK 1
+
+/* An edge that does not exist. */
+#define NONE _JOB_STATE_MAX
 
 /* Owned strings of the request being built. */
 struct outgoing {
@@ -54,13 +72,17 @@ struct outgoing {
         int fd;
 };
 
-/* Its name and STATUS= verb are the job's data (jobdata.c). */
+/* Its name, STATUS= verb, the saved answer it goes on from and what
+ * `dev2prodctl` shows of it are the job's data (jobdata.c). */
 struct step {
-        enum side side;
-        enum request_kind kind;
-        enum redo redo;
+        enum side side;                 /* the tenant its request goes to */
+        enum request_kind kind;         /* how a failed try is judged (retry.c) */
+        enum redo redo;                 /* what a job resumed in it does */
+        enum per_target per_target;     /* jobs into one target tenant in it at once */
+        enum job_state next;            /* where a done step leads */
+        enum job_state back;            /* where prepare()'s PREPARE_BACK leads */
         int (*prepare)(struct job *j, struct outgoing *o);
-        enum verdict (*answer)(struct job *j, const struct http_result *res, enum job_state *next);
+        enum verdict (*answer)(struct job *j, const struct http_result *res);
 };
 
 static int prep_export(struct job *j, struct outgoing *o);
@@ -70,25 +92,48 @@ static int prep_upload(struct job *j, struct outgoing *o);
 static int prep_dry_run(struct job *j, struct outgoing *o);
 static int prep_import_poll(struct job *j, struct outgoing *o);
 static int prep_import(struct job *j, struct outgoing *o);
-static enum verdict ans_export(struct job *j, const struct http_result *res, enum job_state *next);
-static enum verdict ans_export_poll(struct job *j, const struct http_result *res, enum job_state *next);
-static enum verdict ans_download(struct job *j, const struct http_result *res, enum job_state *next);
-static enum verdict ans_upload(struct job *j, const struct http_result *res, enum job_state *next);
-static enum verdict ans_dry_run(struct job *j, const struct http_result *res, enum job_state *next);
-static enum verdict ans_dry_run_poll(struct job *j, const struct http_result *res, enum job_state *next);
-static enum verdict ans_import(struct job *j, const struct http_result *res, enum job_state *next);
-static enum verdict ans_import_poll(struct job *j, const struct http_result *res, enum job_state *next);
+static enum verdict ans_export(struct job *j, const struct http_result *res);
+static enum verdict ans_export_poll(struct job *j, const struct http_result *res);
+static enum verdict ans_download(struct job *j, const struct http_result *res);
+static enum verdict ans_upload(struct job *j, const struct http_result *res);
+static enum verdict ans_dry_run(struct job *j, const struct http_result *res);
+static enum verdict ans_dry_run_poll(struct job *j, const struct http_result *res);
+static enum verdict ans_import(struct job *j, const struct http_result *res);
+static enum verdict ans_import_poll(struct job *j, const struct http_result *res);
 
+/* The machine.  A job enters a step (saved first), sends its request, and
+ * answer() judges a 2xx answer: V_NEXT goes to `next`, V_POLL asks again
+ * after poll_interval, V_UNREADABLE is a lost answer; failed tries are
+ * retried or end the job by `kind` (retry.c, README "Failures of one
+ * request").  Besides these edges:
+ *  - mode: dry-run never enters a REQ_IMPORT step: the job succeeds where
+ *    an edge would lead to it (step_done);
+ *  - upload's prepare finds the package gone or written before a machine
+ *    restart (it is not flushed): back to the download;
+ *  - a step whose saved input (jobdata.c) is missing fails before it
+ *    sends anything;
+ *  - any step, on a final failure, a cancel or a timeout: failed or
+ *    cancelled, import-outcome-unknown once the import may have left
+ *    (end_job). */
 static const struct step steps[_JOB_STEPS] = {
-        /*                   side    kind        redo          prepare           answer */
-        [JOB_EXPORT]       = { SOURCE, REQ_CREATE, REDO_RESEND,  prep_export,      ans_export },
-        [JOB_EXPORT_POLL]  = { SOURCE, REQ_READ,   REDO_POLL,    prep_export_poll, ans_export_poll },
-        [JOB_DOWNLOAD]     = { SOURCE, REQ_READ,   REDO_RESTART, prep_download,    ans_download },
-        [JOB_UPLOAD]       = { TARGET, REQ_CREATE, REDO_RESEND,  prep_upload,      ans_upload },
-        [JOB_DRY_RUN]      = { TARGET, REQ_CREATE, REDO_RESEND,  prep_dry_run,     ans_dry_run },
-        [JOB_DRY_RUN_POLL] = { TARGET, REQ_READ,   REDO_POLL,    prep_import_poll, ans_dry_run_poll },
-        [JOB_IMPORT]       = { TARGET, REQ_IMPORT, REDO_NEVER,   prep_import,      ans_import },
-        [JOB_IMPORT_POLL]  = { TARGET, REQ_READ,   REDO_POLL,    prep_import_poll, ans_import_poll },
+        /*                   side    kind        redo          target next              back
+         *                   prepare           answer */
+        [JOB_EXPORT]       = { SOURCE, REQ_CREATE, REDO_RESEND,  MANY, JOB_EXPORT_POLL,  NONE,
+                               prep_export,      ans_export },
+        [JOB_EXPORT_POLL]  = { SOURCE, REQ_READ,   REDO_POLL,    MANY, JOB_DOWNLOAD,     NONE,
+                               prep_export_poll, ans_export_poll },
+        [JOB_DOWNLOAD]     = { SOURCE, REQ_READ,   REDO_RESTART, MANY, JOB_UPLOAD,       NONE,
+                               prep_download,    ans_download },
+        [JOB_UPLOAD]       = { TARGET, REQ_CREATE, REDO_RESEND,  MANY, JOB_DRY_RUN,      JOB_DOWNLOAD,
+                               prep_upload,      ans_upload },
+        [JOB_DRY_RUN]      = { TARGET, REQ_CREATE, REDO_RESEND,  ONE,  JOB_DRY_RUN_POLL, NONE,
+                               prep_dry_run,     ans_dry_run },
+        [JOB_DRY_RUN_POLL] = { TARGET, REQ_READ,   REDO_POLL,    ONE,  JOB_IMPORT,       NONE,
+                               prep_import_poll, ans_dry_run_poll },
+        [JOB_IMPORT]       = { TARGET, REQ_IMPORT, REDO_NEVER,   ONE,  JOB_IMPORT_POLL,  NONE,
+                               prep_import,      ans_import },
+        [JOB_IMPORT_POLL]  = { TARGET, REQ_READ,   REDO_POLL,    ONE,  JOB_SUCCEEDED,    NONE,
+                               prep_import_poll, ans_import_poll },
 };
 
 /* ---- logging ----------------------------------------------------------- */
@@ -247,14 +292,31 @@ static void transition(struct job *j, enum job_state next) {
                 after_save(j);
 }
 
-/* The import request may have reached the target: it was handed to the
- * network at least once, or its answer was saved. */
-static bool import_may_have_left(const struct job *j) {
-        return (j->state == JOB_IMPORT && j->steps[JOB_IMPORT].attempts > 0) || j->state == JOB_IMPORT_POLL;
+/* s is the import, or a step its edges lead to: from there on the job is
+ * past its last chance to stop without importing. */
+static bool import_reached(enum job_state s) {
+        for (enum job_state i = 0; i < _JOB_STEPS; i++) {
+                enum job_state k = i;
+                if (steps[i].kind != REQ_IMPORT)
+                        continue;
+                /* at most _JOB_STEPS edges: a cycle in the table cannot hang this */
+                for (unsigned n = 0; k < _JOB_STEPS && n < _JOB_STEPS; k = steps[k].next, n++)
+                        if (k == s)
+                                return true;
+        }
+        return false;
 }
 
-static bool is_import_verdict(const char *code) {
-        return code && (streq(code, "import-failed") || streq(code, "import-outcome-unknown"));
+/* The import request may have reached the target: it was handed to the
+ * network at least once, or the job is past it (its answer was saved). */
+static bool import_may_have_left(const struct job *j) {
+        if (!import_reached(j->state))
+                return false;
+        return steps[j->state].kind != REQ_IMPORT || j->steps[j->state].attempts > 0;
+}
+
+static bool is_import_verdict(enum failure code) {
+        return code == FAILURE_IMPORT_FAILED || code == FAILURE_IMPORT_OUTCOME_UNKNOWN;
 }
 
 /* The message of an import-outcome-unknown ending: never send it again,
@@ -276,8 +338,8 @@ static char *import_unknown_text(const struct job *j, const char *what) {
  * timeout, retries run out, a refused credential, a tenant changed by a
  * reload) says nothing of whether the import ran, and any other failure
  * code would invite running the promotion again, that is a second import. */
-static void end_job(struct job *j, enum job_state end, const char *code, const char *fmt, va_list ap) _printf_(4, 0);
-static void end_job(struct job *j, enum job_state end, const char *code, const char *fmt, va_list ap) {
+static void end_job(struct job *j, enum job_state end, enum failure code, const char *fmt, va_list ap) _printf_(4, 0);
+static void end_job(struct job *j, enum job_state end, enum failure code, const char *fmt, va_list ap) {
         _cleanup_free_ char *raw = xvasprintf(fmt, ap);
 
         if (end != JOB_SUCCEEDED && import_may_have_left(j) && !is_import_verdict(code)) {
@@ -285,12 +347,12 @@ static void end_job(struct job *j, enum job_state end, const char *code, const c
                 free(raw);
                 raw = m;
                 end = JOB_FAILED;
-                code = "import-outcome-unknown";
+                code = FAILURE_IMPORT_OUTCOME_UNKNOWN;
         }
         free(j->message);
         j->message = text_clean_str(raw, JOB_MAX_MESSAGE);
-        if (code)
-                set_str(&j->failure, code);
+        if (code != FAILURE_NONE)
+                set_str(&j->failure, failure_to_string(code));
         if (end == JOB_SUCCEEDED)
                 jlog(j, LOG_NOTICE, MSGID_JOB_SUCCEEDED, "job succeeded: %s", j->message);
         else if (end == JOB_CANCELLED)
@@ -300,20 +362,20 @@ static void end_job(struct job *j, enum job_state end, const char *code, const c
         transition(j, end);
 }
 
-static void job_end(struct job *j, enum job_state end, const char *code, const char *fmt, ...) _printf_(4, 5);
-static void job_end(struct job *j, enum job_state end, const char *code, const char *fmt, ...) {
+static void job_end(struct job *j, enum job_state end, enum failure code, const char *fmt, ...) _printf_(4, 5);
+static void job_end(struct job *j, enum job_state end, enum failure code, const char *fmt, ...) {
         va_list ap;
         va_start(ap, fmt);
         end_job(j, end, code, fmt, ap);
         va_end(ap);
 }
 #define job_fail(j, code, ...) job_end((j), JOB_FAILED, (code), __VA_ARGS__)
-#define succeed(j, ...) job_end((j), JOB_SUCCEEDED, NULL, __VA_ARGS__)
+#define succeed(j, ...) job_end((j), JOB_SUCCEEDED, FAILURE_NONE, __VA_ARGS__)
 
 /* The import may have run and nobody can tell us. */
 static void fail_import_unknown(struct job *j, const char *what) {
         _cleanup_free_ char *m = import_unknown_text(j, what);
-        job_fail(j, "import-outcome-unknown", "%s", m);
+        job_fail(j, FAILURE_IMPORT_OUTCOME_UNKNOWN, "%s", m);
 }
 
 /* ---- the generic request cycle ----------------------------------------- */
@@ -346,7 +408,7 @@ static const struct tenant *live_tenant(struct job *j, char **ret_why) {
 }
 
 static void fail_tenant_changed(struct job *j, const char *why) {
-        job_fail(j, "config", "%s; run the promotion again to use the new settings", why);
+        job_fail(j, FAILURE_CONFIG, "%s; run the promotion again to use the new settings", why);
 }
 
 static void outgoing_free(struct outgoing *o) {
@@ -378,12 +440,12 @@ static void send_login(struct job *j, const struct tenant *t) {
         r = http_start(eng(j)->http, &o.rq, on_done, j, &j->req);
         outgoing_free(&o);
         if (r < 0)
-                job_fail(j, "internal", "cannot start the login request: %s", strerror(-r));
+                job_fail(j, FAILURE_INTERNAL, "cannot start the login request: %s", strerror(-r));
 }
 
 static void send_request(struct job *j) {
         const struct step *s = &steps[j->state];
-        const char *name = job_state_to_string(j->state);       /* prepare() and answer() may move j */
+        const char *name = job_state_to_string(j->state);       /* for after j moved */
         _cleanup_free_ char *why = NULL;
         const struct tenant *t = live_tenant(j, &why);
         struct outgoing o = { .rq = { .download_fd = -1 }, .fd = -1 };
@@ -400,11 +462,14 @@ static void send_request(struct job *j) {
                 return;
         }
         r = s->prepare(j, &o);
-        if (r < 0) {
+        if (r != 0) {
                 outgoing_free(&o);
                 secret_free(auth);
-                if (!job_state_is_final(j->state) && r != -ECANCELED)
-                        job_fail(j, "local", "cannot prepare the %s request: %s", name, strerror(-r));
+                if (r == PREPARE_BACK && s->back != NONE)
+                        transition(j, s->back);
+                else
+                        job_fail(j, FAILURE_LOCAL, "cannot prepare the %s request: %s", name,
+                                 r < 0 ? strerror(-r) : "the table has no step to go back to");
                 return;
         }
         fill_common(j, t, &o, auth);
@@ -415,14 +480,20 @@ static void send_request(struct job *j) {
         outgoing_free(&o);
         secret_free(auth);
         if (r < 0)
-                job_fail(j, "internal", "cannot start the %s request: %s", name, strerror(-r));
+                job_fail(j, FAILURE_INTERNAL, "cannot start the %s request: %s", name, strerror(-r));
 }
 
-/* The dry run and everything after it touch the target tenant. */
-static bool needs_target(enum job_state s) { return s >= JOB_DRY_RUN && s < _JOB_STEPS; }
-
 static void start_state(struct job *j) {
-        if (needs_target(j->state) && !engine_target_acquire(eng(j), j)) {
+        const char *value, *input = job_state_input(j, j->state, &value);
+
+        if (input && !value) {
+                /* the machine saves it before entering the step (rule 1):
+                 * the job's file was changed by hand or damaged */
+                job_fail(j, FAILURE_LOCAL, "cannot prepare the %s request: the job has no saved %s (was its file "
+                         "edited?); run the promotion again", job_state_to_string(j->state), input);
+                return;
+        }
+        if (steps[j->state].per_target == ONE && !engine_target_acquire(eng(j), j)) {
                 jlog(j, LOG_NOTICE, NULL, "waiting: another job is dry-running or importing into tenant %s",
                      j->to.name);
                 return;
@@ -457,7 +528,7 @@ static void retry_later(struct job *j, const char *what, long retry_after) {
         char dbuf[32];
 
         if (j->tries >= j->settings.retries) {
-                job_fail(j, "gave-up", "%s; gave up after %u tries (raise retries: if the server "
+                job_fail(j, FAILURE_GAVE_UP, "%s; gave up after %u tries (raise retries: if the server "
                          "needs longer to recover)", what, j->tries);
                 return;
         }
@@ -471,7 +542,7 @@ static void poll_later(struct job *j) {
         char dbuf[32];
 
         if (step_elapsed_usec(j) >= j->settings.step_timeout_usec) {
-                job_fail(j, "timeout", "%s did not finish within step_timeout (%s)",
+                job_fail(j, FAILURE_TIMEOUT, "%s did not finish within step_timeout (%s)",
                          job_state_to_string(j->state),
                          format_duration(dbuf, sizeof dbuf, j->settings.step_timeout_usec));
                 return;
@@ -501,7 +572,7 @@ static void on_login_done(struct job *j, const struct http_result *res) {
         }
         desc = err ? xstrdup(err) : retry_describe(res);
         if (oc == OUTCOME_AUTH || oc == OUTCOME_FATAL || oc == OUTCOME_OK) {
-                job_fail(j, "auth", "login to tenant %s as %s refused (%s); check username and "
+                job_fail(j, FAILURE_AUTH, "login to tenant %s as %s refused (%s); check username and "
                          "password_file", t->name, t->auth.username, desc);
                 return;
         }
@@ -509,12 +580,27 @@ static void on_login_done(struct job *j, const struct http_result *res) {
         retry_later(j, desc, res->retry_after_sec);
 }
 
+static char *success_text(const struct job *j);
+
+/* The step is done: on along its edge.  mode: dry-run ends where the edge
+ * would enter the import: the job has done all it was asked to. */
+static void step_done(struct job *j) {
+        enum job_state next = steps[j->state].next;
+
+        if (next < _JOB_STEPS && steps[next].kind == REQ_IMPORT && j->mode == MODE_DRY_RUN)
+                next = JOB_SUCCEEDED;
+        if (next == JOB_SUCCEEDED) {
+                _cleanup_free_ char *what = success_text(j);
+                succeed(j, "%s", what);
+        } else
+                transition(j, next);
+}
+
 static void on_done(struct http_req *req, const struct http_result *res, void *userdata) {
         struct job *j = userdata;
         const struct step *s = &steps[j->state];
-        const char *name = job_state_to_string(j->state);       /* prepare() and answer() may move j */
+        const char *name = job_state_to_string(j->state);       /* answer() may end j */
         enum outcome oc = retry_classify(res, s->kind);
-        enum job_state next = j->state;
         _cleanup_free_ char *desc = NULL;
 
         j->req = NULL;
@@ -533,14 +619,14 @@ static void on_done(struct http_req *req, const struct http_result *res, void *u
         }
         if (oc == OUTCOME_OK) {
                 j->session_renewed = false;
-                switch (s->answer(j, res, &next)) {
+                switch (s->answer(j, res)) {
                 case V_NEXT:
-                        transition(j, next);
+                        step_done(j);
                         return;
                 case V_POLL:
                         poll_later(j);
                         return;
-                case V_DONE:
+                case V_ENDED:
                         return;
                 case V_UNREADABLE:
                         /* handled below as a lost answer; answer() logged why */
@@ -567,19 +653,19 @@ static void on_done(struct http_req *req, const struct http_result *res, void *u
                         send_request(j);
                         return;
                 }
-                job_fail(j, "auth", "%s refused our credentials (%s); check the %s of tenant %s",
+                job_fail(j, FAILURE_AUTH, "%s refused our credentials (%s); check the %s of tenant %s",
                          name, desc, t && t->auth.type == AUTH_SESSION ? "username and password" :
                          "key", side_tenant(j, s->side)->name);
                 return;
         }
         case OUTCOME_FATAL:
                 if (res->write_errno)
-                        job_fail(j, "disk", "%s: %s (in %s)", name, desc, eng(j)->jobs_dir);
+                        job_fail(j, FAILURE_DISK, "%s: %s (in %s)", name, desc, eng(j)->jobs_dir);
                 else if (res->code != CURLE_OK)
-                        job_fail(j, "tls", "%s: %s (for a private CA, set ca_file: on tenant %s)", name, desc,
+                        job_fail(j, FAILURE_TLS, "%s: %s (for a private CA, set ca_file: on tenant %s)", name, desc,
                                  side_tenant(j, s->side)->name);
                 else
-                        job_fail(j, "refused", "the server refused the %s: %s", name, desc);
+                        job_fail(j, FAILURE_REFUSED, "the server refused the %s: %s", name, desc);
                 return;
         case OUTCOME_UNKNOWN:
                 {
@@ -626,12 +712,11 @@ static enum verdict take_id(struct job *j, const struct http_result *res, char *
         return V_NEXT;
 }
 
-static enum verdict ans_export(struct job *j, const struct http_result *res, enum job_state *next) {
+static enum verdict ans_export(struct job *j, const struct http_result *res) {
         if (take_id(j, res, &j->export_id, "export") != V_NEXT)
                 return V_UNREADABLE;
         jlog(j, LOG_INFO, MSGID_STEP_DONE, "export of package %s requested on tenant %s: export id %s",
              j->package, j->from.name, j->export_id);
-        *next = JOB_EXPORT_POLL;
         return V_NEXT;
 }
 
@@ -641,7 +726,7 @@ static int prep_export_poll(struct job *j, struct outgoing *o) {
         return 0;
 }
 
-static enum verdict ans_export_poll(struct job *j, const struct http_result *res, enum job_state *next) {
+static enum verdict ans_export_poll(struct job *j, const struct http_result *res) {
         _cleanup_free_ char *reason = NULL, *file_id = NULL, *err = NULL;
         enum judgement v = judge_export_status(res->body.data, res->body.len, j->export_id, &file_id, &reason);
         struct export_status st;
@@ -654,9 +739,9 @@ static enum verdict ans_export_poll(struct job *j, const struct http_result *res
                 jlog(j, LOG_DEBUG, NULL, "export %s: still running", j->export_id);
                 return V_POLL;
         case JUDGE_UNREADABLE:
-                job_fail(j, "bad-answer", "the status of export %s on tenant %s cannot be judged: %s; "
+                job_fail(j, FAILURE_BAD_ANSWER, "the status of export %s on tenant %s cannot be judged: %s; "
                          "nothing was downloaded", j->export_id, j->from.name, reason);
-                return V_DONE;
+                return V_ENDED;
         case JUDGE_FAILED:
         case JUDGE_CLEAN:
                 break;
@@ -667,16 +752,15 @@ static enum verdict ans_export_poll(struct job *j, const struct http_result *res
                 j->export = st;
         }
         if (v == JUDGE_FAILED) {
-                job_fail(j, "export-failed", "export %s of package %s failed on tenant %s: %s",
+                job_fail(j, FAILURE_EXPORT_FAILED, "export %s of package %s failed on tenant %s: %s",
                          j->export_id, j->package, j->from.name, reason);
-                return V_DONE;
+                return V_ENDED;
         }
         /* the judged file id, whatever the decoder kept */
         free(j->export.file_id);
         j->export.file_id = TAKE_PTR(file_id);
         jlog(j, LOG_INFO, MSGID_STEP_DONE, "export %s completed: %s, %lld items, file %s",
              j->export_id, strempty(j->export.bundle_name), j->export.item_count, j->export.file_id);
-        *next = JOB_DOWNLOAD;
         return V_NEXT;
 }
 
@@ -695,7 +779,7 @@ static int prep_download(struct job *j, struct outgoing *o) {
         return 0;
 }
 
-static enum verdict ans_download(struct job *j, const struct http_result *res, enum job_state *next) {
+static enum verdict ans_download(struct job *j, const struct http_result *res) {
         char sz[32];
         int fd = j->download_fd;
 
@@ -711,8 +795,8 @@ static enum verdict ans_download(struct job *j, const struct http_result *res, e
         if (!boot && fdatasync(fd) < 0) {
                 int e = errno;
                 close(fd);
-                job_fail(j, "disk", "cannot flush the package to %s: %s", j->package_path, strerror(e));
-                return V_DONE;
+                job_fail(j, FAILURE_DISK, "cannot flush the package to %s: %s", j->package_path, strerror(e));
+                return V_ENDED;
         }
         close(fd);
         snprintf(j->package_boot_id, sizeof j->package_boot_id, "%s", strempty(boot));
@@ -720,7 +804,6 @@ static enum verdict ans_download(struct job *j, const struct http_result *res, e
         memcpy(j->download_sha256, res->sha256, sizeof j->download_sha256);
         jlog(j, LOG_INFO, MSGID_STEP_DONE, "downloaded file %s: %s bytes, sha256 %s", j->export.file_id,
              (snprintf(sz, sizeof sz, "%llu", (unsigned long long) res->bytes), sz), res->sha256);
-        *next = JOB_UPLOAD;
         return V_NEXT;
 }
 
@@ -735,8 +818,7 @@ static int prep_upload(struct job *j, struct outgoing *o) {
                 why = "the machine restarted since the package was downloaded, and a package is not flushed to disk";
         if (why) {
                 jlog(j, LOG_WARNING, NULL, "%s; downloading it again", why);
-                transition(j, JOB_DOWNLOAD);
-                return -ECANCELED;
+                return PREPARE_BACK;
         }
         o->rq.method = HTTP_POST;
         o->rq.upload_path = j->package_path;
@@ -746,12 +828,11 @@ static int prep_upload(struct job *j, struct outgoing *o) {
         return 0;
 }
 
-static enum verdict ans_upload(struct job *j, const struct http_result *res, enum job_state *next) {
+static enum verdict ans_upload(struct job *j, const struct http_result *res) {
         if (take_id(j, res, &j->target_file_id, "upload") != V_NEXT)
                 return V_UNREADABLE;
         jlog(j, LOG_INFO, MSGID_STEP_DONE, "uploaded the package to tenant %s: file id %s",
              j->to.name, j->target_file_id);
-        *next = JOB_DRY_RUN;
         return V_NEXT;
 }
 
@@ -763,19 +844,21 @@ static int prep_dry_run(struct job *j, struct outgoing *o) {
         return 0;
 }
 
-static enum verdict ans_dry_run(struct job *j, const struct http_result *res, enum job_state *next) {
+static enum verdict ans_dry_run(struct job *j, const struct http_result *res) {
         if (take_id(j, res, &j->dry_run_id, "dry run") != V_NEXT)
                 return V_UNREADABLE;
         jlog(j, LOG_INFO, MSGID_STEP_DONE, "dry run of file %s started on tenant %s: id %s",
              j->target_file_id, j->to.name, j->dry_run_id);
-        *next = JOB_DRY_RUN_POLL;
         return V_NEXT;
 }
 
+/* The dry run's or the import's: the step's input (jobdata.c). */
 static int prep_import_poll(struct job *j, struct outgoing *o) {
+        const char *id;
+
+        (void) job_state_input(j, j->state, &id);
         o->rq.method = HTTP_GET;
-        o->url = api_url_import_status(j->to.url, j->to.tenant_id,
-                                       j->state == JOB_DRY_RUN_POLL ? j->dry_run_id : j->import_id);
+        o->url = api_url_import_status(j->to.url, j->to.tenant_id, id);
         return 0;
 }
 
@@ -788,12 +871,6 @@ static void log_findings(struct job *j, const struct import_status *st, bool err
                         jlog(j, errors ? LOG_ERR : LOG_WARNING, msgid, "%s %s: %s", r->package,
                              errors ? "error" : "warning", errors ? r->errors[k] : r->warnings[k]);
         }
-}
-
-static char *totals_text(const struct import_status *st) {
-        return xasprintf("added %lld, modified %lld, removed %lld, failed %lld, skipped %lld",
-                         st->totals.added, st->totals.modified, st->totals.removed,
-                         st->totals.failed, st->totals.skipped);
 }
 
 /* Keeps what a final import status says, for the job file and `show`. */
@@ -817,7 +894,7 @@ static struct judge_rules import_rules(const struct job *j, bool dry_run) {
         };
 }
 
-static enum verdict ans_dry_run_poll(struct job *j, const struct http_result *res, enum job_state *next) {
+static enum verdict ans_dry_run_poll(struct job *j, const struct http_result *res) {
         struct judge_rules rules = import_rules(j, true);
         _cleanup_free_ char *reason = NULL, *tot = NULL;
         enum judgement v = judge_import_status(res->body.data, res->body.len, &rules, &reason);
@@ -833,17 +910,17 @@ static enum verdict ans_dry_run_poll(struct job *j, const struct http_result *re
                 return V_POLL;
         case JUDGE_UNREADABLE:
                 keep_import_status(j, res, &j->dry_run);
-                job_fail(j, "dry-run-unreadable", "dry run %s on tenant %s: the final status cannot be judged: %s; "
+                job_fail(j, FAILURE_DRY_RUN_UNREADABLE, "dry run %s on tenant %s: the final status cannot be judged: %s; "
                          "nothing was imported. Check the dry run on tenant %s and run the promotion again",
                          j->dry_run_id, j->to.name, reason, j->to.name);
-                return V_DONE;
+                return V_ENDED;
         case JUDGE_FAILED:
         case JUDGE_CLEAN:
                 break;
         }
         keep_import_status(j, res, &j->dry_run);
         nw = import_status_n_warnings(st);
-        tot = totals_text(st);
+        tot = job_totals_text(&st->totals);
         if (v == JUDGE_FAILED) {
                 /* the same answer judged again without on_warnings: stop
                  * tells whether the warnings alone rejected it */
@@ -851,24 +928,19 @@ static enum verdict ans_dry_run_poll(struct job *j, const struct http_result *re
                 rules.warnings_fail = false;
                 if (judge_import_status(res->body.data, res->body.len, &rules, &r2) == JUDGE_CLEAN) {
                         log_findings(j, st, false, MSGID_DRYRUN_REJECTED);
-                        job_fail(j, "dry-run-warnings", "dry run %s on tenant %s: %zu warning(s) and on_warnings: "
+                        job_fail(j, FAILURE_DRY_RUN_WARNINGS, "dry run %s on tenant %s: %zu warning(s) and on_warnings: "
                                  "stop; nothing was imported", j->dry_run_id, j->to.name, nw);
-                        return V_DONE;
+                        return V_ENDED;
                 }
                 log_findings(j, st, true, MSGID_DRYRUN_REJECTED);
-                job_fail(j, "dry-run-rejected", "dry run %s on tenant %s: %s (%zu error(s), %s); "
+                job_fail(j, FAILURE_DRY_RUN_REJECTED, "dry run %s on tenant %s: %s (%zu error(s), %s); "
                          "nothing was imported. Fix the package on %s and run the promotion again",
                          j->dry_run_id, j->to.name, reason, import_status_n_errors(st), tot, j->from.name);
-                return V_DONE;
+                return V_ENDED;
         }
         log_findings(j, st, false, NULL);
         jlog(j, LOG_INFO, MSGID_STEP_DONE, "dry run %s passed: %s, %zu warning(s)", j->dry_run_id, tot, nw);
-        if (j->mode == MODE_DRY_RUN) {
-                succeed(j, "dry run passed (mode: dry-run, nothing imported): %s", tot);
-                return V_DONE;        /* the transition is made */
-        }
-        *next = JOB_IMPORT;
-        return V_NEXT;
+        return V_NEXT;          /* to the import, or the end in mode: dry-run (step_done) */
 }
 
 static int prep_import(struct job *j, struct outgoing *o) {
@@ -880,18 +952,17 @@ static int prep_import(struct job *j, struct outgoing *o) {
         return 0;
 }
 
-static enum verdict ans_import(struct job *j, const struct http_result *res, enum job_state *next) {
+static enum verdict ans_import(struct job *j, const struct http_result *res) {
         if (take_id(j, res, &j->import_id, "import") != V_NEXT)
                 return V_UNREADABLE;
         jlog(j, LOG_INFO, MSGID_STEP_DONE, "import of file %s started on tenant %s: id %s",
              j->target_file_id, j->to.name, j->import_id);
-        *next = JOB_IMPORT_POLL;
         return V_NEXT;
 }
 
 /* Judged by the same rules as the dry run; after the import, an answer
  * that cannot be judged leaves its outcome unknown. */
-static enum verdict ans_import_poll(struct job *j, const struct http_result *res, enum job_state *next) {
+static enum verdict ans_import_poll(struct job *j, const struct http_result *res) {
         struct judge_rules rules = import_rules(j, false);
         _cleanup_free_ char *reason = NULL, *tot = NULL, *what = NULL;
         enum judgement v = judge_import_status(res->body.data, res->body.len, &rules, &reason);
@@ -908,22 +979,35 @@ static enum verdict ans_import_poll(struct job *j, const struct http_result *res
                 keep_import_status(j, res, &j->import);
                 what = xasprintf("the final status of import %s cannot be judged: %s", j->import_id, reason);
                 fail_import_unknown(j, what);
-                return V_DONE;
+                return V_ENDED;
         case JUDGE_FAILED:
         case JUDGE_CLEAN:
                 break;
         }
         keep_import_status(j, res, &j->import);
-        tot = totals_text(st);
+        tot = job_totals_text(&st->totals);
         if (v == JUDGE_FAILED) {
                 log_findings(j, st, true, NULL);
-                job_fail(j, "import-failed", "import %s on tenant %s failed: %s (%zu error(s), %s)",
+                job_fail(j, FAILURE_IMPORT_FAILED, "import %s on tenant %s failed: %s (%zu error(s), %s)",
                          j->import_id, j->to.name, reason, import_status_n_errors(st), tot);
-                return V_DONE;
+                return V_ENDED;
         }
         log_findings(j, st, false, NULL);
-        succeed(j, "imported package %s into tenant %s (import %s): %s", j->package, j->to.name, j->import_id, tot);
-        return V_DONE;        /* the transition is made */
+        return V_NEXT;
+}
+
+/* What a succeeded job did, from what its steps kept: the message of its
+ * last state and of the journal's "job succeeded" line. */
+static char *success_text(const struct job *j) {
+        _cleanup_free_ char *tot = NULL;
+
+        if (j->mode == MODE_DRY_RUN) {
+                tot = job_totals_text(&j->dry_run.totals);
+                return xasprintf("dry run passed (mode: dry-run, nothing imported): %s", tot);
+        }
+        tot = job_totals_text(&j->import.totals);
+        return xasprintf("imported package %s into tenant %s (import %s): %s", j->package, j->to.name,
+                         j->import_id, tot);
 }
 
 /* ---- public entry points ------------------------------------------------ */
@@ -961,11 +1045,11 @@ void job_run(struct job *j, struct engine *e) {
                 return;
         }
         resume_step_clock(j);
-        if (j->superseded_by && j->state < JOB_IMPORT) {
+        if (j->superseded_by && !import_reached(j->state)) {
                 /* Only a save that gave up leaves an older job unfinished
                  * while a newer one ran; going on could import the older
                  * package over the newer one. */
-                job_fail(j, "superseded", "job %s of the same promotion is newer; this older job stops before "
+                job_fail(j, FAILURE_SUPERSEDED, "job %s of the same promotion is newer; this older job stops before "
                          "its import so that an older package never replaces a newer one. Nothing was imported "
                          "by this job", j->superseded_by);
                 return;
@@ -1020,12 +1104,12 @@ void job_cancel(struct job *j, const char *why) {
         job_suspend(j);
         /* after the import may have left, end_job records a cancel as
          * import-outcome-unknown */
-        job_end(j, JOB_CANCELLED, "cancelled", "%s", why);
+        job_end(j, JOB_CANCELLED, FAILURE_CANCELLED, "%s", why);
 }
 
 char *job_describe_progress(const struct job *j) {
         uint64_t now, total;
-        if (j->req && (j->state == JOB_DOWNLOAD || j->state == JOB_UPLOAD)) {
+        if (j->req && job_state_transfers(j->state)) {
                 http_progress(j->req, &now, &total);
                 if (total > 0)
                         return xasprintf("%s %u%% of %.0f MiB", job_state_doing(j->state),

@@ -2,9 +2,11 @@
  *
  * The job's state is written to {state_directory}/jobs/<id>.json (store.c)
  * at every transition, before the request of the new state is sent, so a
- * restarted daemon resumes where the last one stopped.  The table in job.c
- * says, for each state, what it sends, how it judges the answer, and what a
- * resumed job does in it. */
+ * restarted daemon resumes where the last one stopped.  The step table in
+ * job.c says, for each state, what it sends, how it judges the answer,
+ * where it leads, whether it holds the target tenant, and what a resumed
+ * job does in it; what each state shows and which saved answer it goes on
+ * from is the job's data (jobdata.h). */
 #ifndef DEV2PROD_JOB_H
 #define DEV2PROD_JOB_H
 

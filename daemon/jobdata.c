@@ -1,21 +1,61 @@
 /* jobdata.c — see jobdata.h. */
 #include <errno.h>
+#include <stddef.h>
 
 #include "jobdata.h"
 
-/* The state's name is the job file's "state" and DEV2PROD_STEP=; the verb
- * is what STATUS= and `dev2prodctl status` show while a job is in it. */
+/* The saved answers a step goes on from.  Each was made by the step
+ * before it and is on disk before the step starts (job.c, rule 1), so a
+ * job that lacks one was not left so by the machine. */
+enum input {
+        IN_NONE,
+        IN_EXPORT_ID,           /* the export to poll */
+        IN_EXPORT_FILE,         /* the package to download */
+        IN_TARGET_FILE,         /* the package as uploaded to the target */
+        IN_DRY_RUN_ID,          /* the dry run to poll */
+        IN_IMPORT_ID,           /* the import to poll */
+        _IN_MAX,
+};
+
+static const struct {
+        const char *field;      /* in struct job, for messages */
+        const char *label;      /* what `run --wait` calls it */
+        size_t offset;          /* of the char * in struct job */
+} inputs[_IN_MAX] = {
+        [IN_EXPORT_ID]   = { "export_id",      "export id",  offsetof(struct job, export_id) },
+        [IN_EXPORT_FILE] = { "export.file_id", "FileId",     offsetof(struct job, export.file_id) },
+        [IN_TARGET_FILE] = { "target_file_id", "file id",    offsetof(struct job, target_file_id) },
+        [IN_DRY_RUN_ID]  = { "dry_run_id",     "dry run id", offsetof(struct job, dry_run_id) },
+        [IN_IMPORT_ID]   = { "import_id",      "import id",  offsetof(struct job, import_id) },
+};
+
+static char *detail_export(const struct job *j);
+static char *detail_download(const struct job *j);
+static char *detail_upload(const struct job *j);
+static char *detail_dry_run(const struct job *j);
+static char *detail_import(const struct job *j);
+
+/* Every state as data.  name: the job file's "state" and DEV2PROD_STEP=;
+ * doing: what STATUS= and `dev2prodctl status` say while a job is in it;
+ * input: the saved answer it goes on from; bytes: it moves the package
+ * (progress in bytes); detail: what `run --wait` says when a job enters
+ * it, beyond the input (NULL: "<input label> <value>"). */
 static const struct {
         const char *name, *doing;
+        enum input input;
+        bool bytes;
+        char *(*detail)(const struct job *j);
 } states[_JOB_STATE_MAX] = {
-        [JOB_EXPORT]       = { "export",       "exporting" },
-        [JOB_EXPORT_POLL]  = { "export-poll",  "exporting" },
-        [JOB_DOWNLOAD]     = { "download",     "downloading" },
-        [JOB_UPLOAD]       = { "upload",       "uploading" },
-        [JOB_DRY_RUN]      = { "dry-run",      "dry-running" },
-        [JOB_DRY_RUN_POLL] = { "dry-run-poll", "dry-running" },
-        [JOB_IMPORT]       = { "import",       "importing" },
-        [JOB_IMPORT_POLL]  = { "import-poll",  "importing" },
+        /*                   name            doing          input           bytes  detail */
+        [JOB_EXPORT]       = { "export",       "exporting",   IN_NONE,        false, detail_export },
+        [JOB_EXPORT_POLL]  = { "export-poll",  "exporting",   IN_EXPORT_ID,   false, NULL },
+        [JOB_DOWNLOAD]     = { "download",     "downloading", IN_EXPORT_FILE, true,  detail_download },
+        /* its input is the package on disk: prep_upload checks it (job.c) */
+        [JOB_UPLOAD]       = { "upload",       "uploading",   IN_NONE,        true,  detail_upload },
+        [JOB_DRY_RUN]      = { "dry-run",      "dry-running", IN_TARGET_FILE, false, detail_dry_run },
+        [JOB_DRY_RUN_POLL] = { "dry-run-poll", "dry-running", IN_DRY_RUN_ID,  false, NULL },
+        [JOB_IMPORT]       = { "import",       "importing",   IN_TARGET_FILE, false, detail_import },
+        [JOB_IMPORT_POLL]  = { "import-poll",  "importing",   IN_IMPORT_ID,   false, NULL },
         [JOB_SUCCEEDED]    = { "succeeded",    "succeeded" },
         [JOB_FAILED]       = { "failed",       "failed" },
         [JOB_CANCELLED]    = { "cancelled",    "cancelled" },
@@ -36,6 +76,73 @@ bool job_state_is_final(enum job_state s) { return s >= _JOB_STEPS; }
 
 const char *job_state_doing(enum job_state s) {
         return s < _JOB_STATE_MAX ? states[s].doing : "invalid";
+}
+
+bool job_state_transfers(enum job_state s) {
+        return s < _JOB_STATE_MAX && states[s].bytes;
+}
+
+const char *job_state_input(const struct job *j, enum job_state s, const char **ret_value) {
+        enum input in = s < _JOB_STATE_MAX ? states[s].input : IN_NONE;
+
+        if (in == IN_NONE) {
+                *ret_value = NULL;
+                return NULL;
+        }
+        *ret_value = *(char *const *) (const void *) ((const char *) j + inputs[in].offset);
+        return inputs[in].field;
+}
+
+char *job_state_detail(const struct job *j, enum job_state s) {
+        const char *v;
+
+        if (s >= _JOB_STEPS)
+                return NULL;
+        if (states[s].detail)
+                return states[s].detail(j);
+        return job_state_input(j, s, &v) && v ? xasprintf("%s %s", inputs[states[s].input].label, v) : NULL;
+}
+
+static char *detail_export(const struct job *j) {
+        return xasprintf("exporting package %s from tenant %s", j->package, strempty(j->from.name));
+}
+
+static char *detail_download(const struct job *j) {
+        return j->export.file_id ? xasprintf("export completed: FileId %s, %lld items", j->export.file_id,
+                                             j->export.item_count) : NULL;
+}
+
+static char *detail_upload(const struct job *j) {
+        return j->download_sha256[0] ? xasprintf("downloaded %llu bytes, sha256 %s",
+                                                 (unsigned long long) j->download_bytes, j->download_sha256) : NULL;
+}
+
+static char *detail_dry_run(const struct job *j) {
+        return j->target_file_id ? xasprintf("uploaded to tenant %s: file id %s", strempty(j->to.name),
+                                             j->target_file_id) : NULL;
+}
+
+static char *detail_import(const struct job *j) {
+        _cleanup_free_ char *t = NULL;
+
+        if (!j->dry_run.has_totals)
+                return NULL;
+        t = job_totals_text(&j->dry_run.totals);
+        return xasprintf("dry run passed: %s", t);
+}
+
+char *job_result_text(const struct job *j) {
+        if (!job_state_is_final(j->state))
+                return xasprintf("running (%s)", job_state_to_string(j->state));
+        /* a cancelled job's failure code is "cancelled": its name says it */
+        if (j->state == JOB_FAILED)
+                return xasprintf("failed: %s", j->failure ? j->failure : "unknown");
+        return xstrdup(job_state_to_string(j->state));
+}
+
+char *job_totals_text(const struct totals *t) {
+        return xasprintf("added %lld, modified %lld, removed %lld, failed %lld, skipped %lld",
+                         t->added, t->modified, t->removed, t->failed, t->skipped);
 }
 
 /* ---- life cycle ------------------------------------------------------- */

@@ -86,11 +86,29 @@ struct job {
         char *superseded_by;
 };
 
+/* What each state is, as data (the table in jobdata.c); what the machine
+ * does in it is the step table in job.c. */
 const char *job_state_to_string(enum job_state s);
 int job_state_from_string(const char *s);       /* -EINVAL when unknown */
 bool job_state_is_final(enum job_state s);
 /* Progress verb for STATUS=: "exporting", "uploading" ... */
 const char *job_state_doing(enum job_state s);
+/* True when state s moves the package, so that its progress is counted in
+ * bytes (STATUS= shows a percentage, and is refreshed while it runs). */
+bool job_state_transfers(enum job_state s);
+/* The saved answer of an earlier step that state s goes on from (the
+ * export id an export poll asks about, ...): its field's name in struct
+ * job ("export_id"), or NULL when s needs none.  *ret_value is its value
+ * in j, NULL when j lacks it: s cannot send its request then. */
+const char *job_state_input(const struct job *j, enum job_state s, const char **ret_value);
+/* What a job that has entered step s goes on from, for `dev2prodctl run
+ * --wait` ("export id 6797..."); NULL when there is nothing to say. */
+char *job_state_detail(const struct job *j, enum job_state s);
+/* What `dev2prodctl list` says a job came to: "succeeded", "cancelled",
+ * "failed: <failure>" or "running (<state>)". */
+char *job_result_text(const struct job *j);
+/* "added 1, modified 2, removed 0, failed 0, skipped 0" */
+char *job_totals_text(const struct totals *t);
 
 struct job *job_new(const char *id, const struct promotion *p, uint64_t due_usec);
 /* Frees the data only: a job that may be running is stopped first

@@ -126,14 +126,17 @@ int oneshot_run(const struct config *c, const char *name) {
         sigaddset(&mask, SIGTERM);
         sigaddset(&mask, SIGINT);
         sigprocmask(SIG_BLOCK, &mask, NULL);
-        sd_event_add_signal(ev, NULL, SIGTERM, on_signal, j);
-        sd_event_add_signal(ev, NULL, SIGINT, on_signal, j);
-
         exit_code = EXIT_JOB_FAILED;
-        job_run(j, &e);
-        r = sd_event_loop(ev);
-        if (r < 0)
-                log_error_errno(r, "event loop failed");
+        /* a job that could not be stopped by SIGTERM must not start */
+        if ((r = sd_event_add_signal(ev, NULL, SIGTERM, on_signal, j)) < 0 ||
+            (r = sd_event_add_signal(ev, NULL, SIGINT, on_signal, j)) < 0)
+                log_error_errno(r, "cannot set up the event loop; the job is not started");
+        else {
+                job_run(j, &e);
+                r = sd_event_loop(ev);
+                if (r < 0)
+                        log_error_errno(r, "event loop failed");
+        }
         job_suspend(j);         /* stopped already, unless the loop failed */
         job_free(j);
         engine_done(&e);

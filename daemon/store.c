@@ -624,12 +624,7 @@ int store_list(const char *jobs_dir, char ***ret_ids, size_t *ret_n) {
  * 0.1 s.  False when unsure: the caller then loads the file in full, so a
  * damaged file that does not say it finished is still reported. */
 static bool looks_finished(const char *path) {
-        static const char *const finals[] = {
-                "\n    \"state\": \"succeeded\",\n",
-                "\n    \"state\": \"failed\",\n",
-                "\n    \"state\": \"cancelled\",\n",
-        };
-        char buf[4096];
+        char buf[4096], line[64];
         ssize_t n;
         int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 
@@ -640,9 +635,13 @@ static bool looks_finished(const char *path) {
         if (n <= 0)
                 return false;
         buf[n] = 0;
-        for (size_t i = 0; i < ELEMENTSOF(finals); i++)
-                if (strstr(buf, finals[i]))
+        for (int s = 0; s < _JOB_STATE_MAX; s++) {
+                if (!job_state_is_final((enum job_state) s))
+                        continue;
+                snprintf(line, sizeof line, "\n    \"state\": \"%s\",\n", job_state_to_string((enum job_state) s));
+                if (strstr(buf, line))
                         return true;
+        }
         return false;
 }
 

@@ -286,6 +286,16 @@ done
 if [ "$n" -lt 5 ]; then bad "found only $n MESSAGE_IDs in daemon/log.h"
 elif [ "$missing" = 0 ]; then ok "all $n MESSAGE_IDs of daemon/log.h are in $P8"; fi
 
+# ---- failure codes ----------------------------------------------------------------------
+fr=$(section "$P8" DESCRIPTION)
+n=0 missing=0
+for c in $(sed -n 's/^ *X([A-Z_]*, *"\([a-z-]*\)").*/\1/p' daemon/failure.h); do
+        n=$((n + 1))
+        item_in "$fr" "$c" Cm || { bad "daemon/failure.h: failure code $c has no '.It Cm $c' in $P8"; missing=$((missing + 1)); }
+done
+if [ "$n" -lt 10 ]; then bad "found only $n failure codes in daemon/failure.h"
+elif [ "$missing" = 0 ]; then ok "all $n failure codes of daemon/failure.h are in $P8"; fi
+
 # ---- environment ----------------------------------------------------------------------
 # env_vars FUNCTIONS FILE...: the variables named in FUNCTIONS("X") calls,
 # FUNCTIONS an extended regex such as 'getenv|first_dir_of_env'
