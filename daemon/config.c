@@ -11,11 +11,8 @@
  *     container as one run of indexes, all scalar text in one buffer.
  *     The walk used to get its tree from a second parse, yaml_parser_load(),
  *     whose document takes ~100 bytes per node plus a tag string and a
- *     value copy each.  With 10,000 promotions (~110,000 nodes) that made
- *     libyaml ~45 % of the load's CPU time and its document ~15 MB of a
- *     34 MiB peak, against targets of READY=1 within 200 ms and 32 MiB;
- *     one parse into this tree took --check-config from ~230 ms CPU and
- *     35 MiB peak RSS to ~125 ms and 18 MiB.  The tree keeps everything
+ *     value copy each: with many promotions it was most of the load's
+ *     CPU time and memory (BENCHMARKS.md has the figures).  The tree keeps everything
  *     that document gave the walk (positions, plain style for nulls, NUL
  *     bytes in scalars, aliases as shared nodes, no walk at all after a
  *     duplicate anchor or undefined alias), so every message stays the

@@ -386,8 +386,8 @@ static void send_status(struct daemon *d) {
 }
 
 /* At most one STATUS= per second: with many jobs, one after every
- * transition cost 7 % of the daemon's CPU (libsystemd opens a socket for
- * each).  A change within the second is sent when the second is up. */
+ * transition was a visible share of the daemon's CPU (libsystemd opens a
+ * socket for each; BENCHMARKS.md).  A change within the second is sent when the second is up. */
 static void update_status(struct daemon *d) {
         uint64_t due = d->status_usec + USEC_PER_SEC, at = 0;
         int enabled = SD_EVENT_OFF;

@@ -787,7 +787,7 @@ static enum verdict ans_download(struct job *j, const struct http_result *res) {
         /* The package is not flushed to disk.  It is only read back by the
          * upload, from the page cache, and deleted once the job ends: a
          * flush would write every byte to disk for nothing and made the
-         * download 1.3x slower than curl's.  Only a machine restart can lose
+         * download slower than curl's (BENCHMARKS.md).  Only a machine restart can lose
          * the bytes, so the state records this boot, and prep_upload
          * downloads the package again after a restart.  Without a boot id
          * we cannot tell, so then we flush as before. */

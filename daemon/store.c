@@ -619,9 +619,8 @@ int store_list(const char *jobs_dir, char ***ret_ids, size_t *ret_n) {
 
 /* The store writes the top-level "state" early in the file and indented by
  * exactly four spaces (nested keys have eight), so the first bytes tell a
- * finished job without parsing it.  A start with a year of history (10,000
- * files) parsed them all and took 1.3 s before READY=1; peeking takes
- * 0.1 s.  False when unsure: the caller then loads the file in full, so a
+ * finished job without parsing it: a start with a year of history parsed
+ * every file before READY=1 (BENCHMARKS.md).  False when unsure: the caller then loads the file in full, so a
  * damaged file that does not say it finished is still reported. */
 static bool looks_finished(const char *path) {
         char buf[4096], line[64];

@@ -7,9 +7,9 @@
 #   make check-asan ASAN_TESTS=crash   only the tests whose name has "crash"
 #   make asan-build       only builds
 #
-# The sanitizer flags go to the sub-make through the environment, so the
-# Makefile's `CFLAGS ?=` default is replaced and its `CFLAGS += -std=c11 ...`
-# still appends (a CFLAGS= on the command line would drop those).
+# The sanitizer flags go to the sub-make as CFLAGS, which replace the
+# Makefile's `-O2 -g` default; the project's own flags (D2P_CFLAGS) are
+# added to whatever CFLAGS say.
 # A sanitizer report aborts the program (abort_on_error, halt_on_error), so
 # the test that ran it fails and shows the report in its log.
 #
