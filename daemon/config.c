@@ -259,6 +259,8 @@ struct ctx {
         char *control_socket;
         bool max_parallel_set;
         unsigned max_parallel;
+        bool history_keep_set;
+        uint64_t history_keep;
         struct settings_over defaults;
         struct tbuild *tenants;
         size_t n_tenants;
@@ -1115,6 +1117,39 @@ static void h_max_parallel(struct ctx *x, const char *path, struct node *v, void
         x->max_parallel_set = true;
 }
 
+/* history_keep: a duration of at least 1d (a shorter one would remove the
+ * record of a job the operator has not had a working day to look at), or
+ * "forever" for a service that must keep every record (audits) or whose
+ * history is pruned by something else. */
+static void h_history_keep(struct ctx *x, const char *path, struct node *v, void *field, uintptr_t arg) {
+        const char *s = get_string(x, path, v);
+        uint64_t u = 0;
+        int r;
+        if (!s)
+                return;
+        if (!streq(s, "forever")) {
+                r = parse_duration(s, &u);
+                if (r == -EINVAL) {
+                        err(x, v, path, "'%.64s' is not a duration (use e.g. 30d, 90d, 365d) or 'forever'", s);
+                        return;
+                }
+                if (r < 0 || u < HISTORY_KEEP_MIN_USEC || u > HISTORY_KEEP_MAX_USEC) {
+                        err(x, v, path, "%.64s is out of range 1d..36500d (or 'forever')", s);
+                        return;
+                }
+        }
+        x->history_keep = u;
+        x->history_keep_set = true;
+}
+
+char *history_keep_text(char *buf, size_t n, uint64_t usec) {
+        if (usec == 0) {
+                snprintf(buf, n, "forever");
+                return buf;
+        }
+        return format_duration(buf, n, usec);
+}
+
 static void h_defaults(struct ctx *x, const char *path, struct node *v, void *field, uintptr_t arg) {
         if (is_null(x, v))
                 return;
@@ -1124,6 +1159,7 @@ static void h_defaults(struct ctx *x, const char *path, struct node *v, void *fi
 static const struct key_handler root_tab[] = {
         { "state_directory", h_state_directory, 0, 0, false },
         { "max_parallel",    h_max_parallel,    0, 0, false },
+        { "history_keep",    h_history_keep,    0, 0, false },
         { "control_socket",  h_control_socket,  0, 0, false },
         { "defaults",        h_defaults,        0, 0, false },
         { "tenants",         h_tenants,         0, 0, false },
@@ -1612,6 +1648,7 @@ static struct config *assemble(struct ctx *x) {
         c->control_socket = x->control_socket ? x->control_socket : default_control_socket();
         x->control_socket = NULL;
         c->max_parallel = x->max_parallel_set ? x->max_parallel : 4;
+        c->history_keep_usec = x->history_keep_set ? x->history_keep : HISTORY_KEEP_DEFAULT_USEC;
         c->defaults = settings_builtin;
         settings_merge(&c->defaults, &x->defaults);
 

@@ -49,6 +49,12 @@ struct promotion {
         unsigned line;
 };
 
+#define HISTORY_KEEP_DEFAULT_USEC (90ULL * 86400 * USEC_PER_SEC)
+#define HISTORY_KEEP_MIN_USEC (86400ULL * USEC_PER_SEC)
+#define HISTORY_KEEP_MAX_USEC (36500ULL * 86400 * USEC_PER_SEC)
+/* "90d", or "forever" for 0, into buf. */
+char *history_keep_text(char *buf, size_t n, uint64_t usec);
+
 /* Where dev2prodd and dev2prodctl look without --config. */
 #define CONFIG_DEFAULT_PATH "/etc/dev2prodd/dev2prodd.yaml"
 
@@ -56,6 +62,9 @@ struct config {
         char *path;
         char *state_directory;          /* default $STATE_DIRECTORY, else /var/lib/dev2prodd */
         unsigned max_parallel;          /* default 4 */
+        /* history_keep: finished job files older than this are removed
+         * (daemon.c, store_prune); default 90d.  0: "forever", never. */
+        uint64_t history_keep_usec;
         char *control_socket;           /* default $RUNTIME_DIRECTORY/control.sock,
                                            else /run/dev2prodd/control.sock */
         struct settings defaults;

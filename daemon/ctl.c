@@ -2,7 +2,8 @@
  *
  * Read commands (list, jobs, history, show) read the job files in
  * {state_directory}/jobs directly, so they work while the daemon is down;
- * an unreadable job file is reported on stderr and skipped.  run and cancel
+ * an unreadable job file is reported on stderr and skipped (a permission
+ * error instead stops the command with one line: permission_denied()).  run and cancel
  * ask the daemon through its control socket (control.h); logs hands over to
  * journalctl.
  *
@@ -10,7 +11,9 @@
  * 2 usage or configuration error, 3 the daemon cannot be reached. */
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -74,6 +77,36 @@ static void errorf(const char *fmt, ...) {
         va_start(ap, fmt);
         vlinef(stderr, "dev2prodctl: ", fmt, ap);
         va_end(ap);
+}
+
+/* A permission error (EACCES/EPERM) on path: the state folder, a job file,
+ * the control socket or the configuration.  Says the one thing to do, with
+ * the group that owns path or its nearest visible parent folder: the
+ * service's group (dev2prodd, systemd/dev2prodd.sysusers), which may read
+ * the state folder and write to the socket. */
+static void permission_denied(const char *path) {
+        _cleanup_free_ char *p = xstrdup(path);
+        const char *group = "dev2prodd";
+        struct stat st;
+
+        for (;;) {
+                char *slash;
+                if (stat(p, &st) == 0) {
+                        struct group *gr = st.st_gid != 0 ? getgrgid(st.st_gid) : NULL;
+                        if (gr && gr->gr_name && gr->gr_name[0])
+                                group = gr->gr_name;
+                        break;
+                }
+                slash = strrchr(p, '/');
+                if (!slash || slash == p)
+                        break;
+                *slash = 0;
+        }
+        errorf("permission denied: add yourself to group %s (cannot open %s)", group, path);
+}
+
+static bool is_denied(int r) {
+        return r == -EACCES || r == -EPERM;
 }
 
 /* Local time of a job-file timestamp: "2026-11-28 03:30:00 CET", "-" for 0. */
@@ -233,6 +266,10 @@ static int load_jobs(const struct config *c, struct joblist *ret) {
         *ret = (struct joblist) {};
         if (r == -ENOENT)
                 return 0;
+        if (is_denied(r)) {
+                permission_denied(dir);
+                return r;
+        }
         if (r < 0) {
                 errorf("cannot read the job folder %s: %s", dir, strerror(-r));
                 return r;
@@ -241,7 +278,14 @@ static int load_jobs(const struct config *c, struct joblist *ret) {
         for (size_t i = 0; i < n; i++) {
                 _cleanup_free_ char *path = store_job_path(dir, ids[i]), *err = NULL;
                 struct job *j = NULL;
-                if (store_load(path, &j, &err) < 0) {
+                r = store_load(path, &j, &err);
+                if (is_denied(r)) {     /* not a bad file: the same answer for every file */
+                        permission_denied(path);
+                        strv_free_n(ids, n);
+                        joblist_free(ret);
+                        return r;
+                }
+                if (r < 0) {
                         errorf("warning: %s: %s (skipped)", path, err ? err : "unreadable");
                         continue;
                 }
@@ -267,6 +311,10 @@ static int load_one(const struct config *c, const char *id, struct job **ret) {
         r = store_load(path, ret, &err);
         if (r == -ENOENT) {
                 errorf("no job '%s' in %s (dev2prodctl history lists them)", id, dir);
+                return CTL_FAILED;
+        }
+        if (is_denied(r)) {
+                permission_denied(path);
                 return CTL_FAILED;
         }
         if (r < 0) {
@@ -485,6 +533,24 @@ out:
         return jgen_finish(g, r);
 }
 
+/* The footer of the history table (not in --json, whose output is only the
+ * array): how far back the listing goes, and how long the daemon keeps
+ * finished jobs (history_keep:, store_prune).  Older jobs may still show
+ * until the daemon's next retention run, or always when they are
+ * unfinished, unreadable or the last of their promotion: the date is the
+ * oldest job listed, not now minus history_keep. */
+static void history_reach(const struct config *c, const struct joblist *l, const char *name) {
+        char when[64], keep[32];
+        for (size_t i = 0; i < l->n; i++) {     /* oldest first */
+                if (name && !streq(l->v[i]->promotion, name))
+                        continue;
+                printf("\nHistory reaches back to %s (history_keep: %s).\n",
+                       fmt_time(when, sizeof when, l->v[i]->created_usec, false),
+                       history_keep_text(keep, sizeof keep, c->history_keep_usec));
+                return;
+        }
+}
+
 static int cmd_history(const struct config *c, char **args, size_t n_args) {
         static const char *const hdr[] = { "ID", "STATE", "FAILURE", "STARTED", "DURATION", "TOTALS" };
         const char *name = n_args ? args[0] : NULL;
@@ -530,6 +596,7 @@ static int cmd_history(const struct config *c, char **args, size_t n_args) {
         }
         table_print(t, stdout, "");
         table_free(t);
+        history_reach(c, &l, name);
 out:
         joblist_free(&l);
         return ret;
@@ -747,9 +814,8 @@ static int ask_daemon(const struct config *c, const char *request, const char *w
                 return CTL_OK;
         if (r == -ENOENT || r == -ECONNREFUSED)
                 errorf("dev2prodd is not running (cannot reach %s): %s", sock, what_then);
-        else if (r == -EACCES || r == -EPERM)
-                errorf("cannot reach dev2prodd at %s: %s (run as root, or as a member of the daemon's group)",
-                       sock, strerror(-r));
+        else if (is_denied(r))
+                permission_denied(sock);
         else if (r == -ECONNRESET)
                 errorf("dev2prodd at %s closed the connection without an answer (see its log: "
                        "journalctl -u dev2prodd)", sock);
@@ -814,6 +880,10 @@ static int wait_job(const struct config *c, const char *id) {
                 struct job *j = NULL;
                 int r = store_load(path, &j, &err);
 
+                if (is_denied(r)) {
+                        permission_denied(path);
+                        return CTL_FAILED;
+                }
                 if (r < 0) {
                         /* the file is replaced atomically, so this is not a half-written file */
                         if (daemon_gone || ++unreadable >= 25) {
@@ -1017,6 +1087,11 @@ static int load_config(struct config **ret) {
         int r = config_load_flags(arg_config, CONFIG_NO_SECRETS, ret, &errs);
         if (r >= 0)
                 return 0;
+        if (is_denied(r) && access(arg_config, R_OK) < 0 && is_denied(-errno)) {
+                permission_denied(arg_config);
+                errlist_free(&errs);
+                return r;
+        }
         for (size_t i = 0; i < errs.n; i++)
                 fprintf(stderr, "%s\n", errs.msgs[i]);
         if (errs.n == 0)

@@ -14,7 +14,7 @@
 
 int store_open(const char *state_directory, char **ret_jobs_dir) {
         char *d = xasprintf("%s/jobs", state_directory);
-        int r = mkdir_p(d, 0700);
+        int r = mkdir_p(d, 0750);       /* the service's group reads the job files (dev2prodctl) */
         if (r < 0) {
                 free(d);
                 return r;
@@ -710,6 +710,125 @@ int store_each_unfinished(const char *jobs_dir, bool newest_first, store_job_cb 
         }
         strv_free_n(ids, n);
         return r < 0 ? r : 0;
+}
+
+/* The time in an id of the form store_job_id_for gives (with or without
+ * the "-N" suffix), in usec; 0 when the id does not carry one. */
+static uint64_t id_time_usec(const char *id, const char *promotion) {
+        size_t plen = strlen(promotion);
+        const char *s = id + plen + 1;
+        struct tm tm = {};
+
+        if (strlen(id) < plen + 17 || !is_stamp(s))
+                return 0;
+        if (sscanf(s, "%4d%2d%2dT%2d%2d%2dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min,
+                   &tm.tm_sec) != 6)
+                return 0;
+        tm.tm_year -= 1900;
+        tm.tm_mon -= 1;
+        time_t t = timegm(&tm);
+        return t > 0 ? (uint64_t) t * USEC_PER_SEC : 0;
+}
+
+struct prune_item {
+        char *promotion;        /* from the id, or NULL */
+        size_t idx;             /* in the sorted ids */
+        bool newest;            /* the newest id of its promotion */
+};
+
+static int cmp_prune_item(const void *a, const void *b) {
+        const struct prune_item *x = a, *y = b;
+        int c = strcmp(x->promotion ? x->promotion : "", y->promotion ? y->promotion : "");
+        return c ? c : x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+int store_prune(const char *jobs_dir, uint64_t older_than_usec, unsigned max, struct store_prune_result *ret) {
+        char **ids = NULL;
+        size_t n = 0;
+        int r = store_list(jobs_dir, &ids, &n);
+        struct prune_item *items, *by_idx;
+
+        *ret = (struct store_prune_result) {};
+        if (r < 0)
+                return r;
+        /* The newest of each promotion: sort by (promotion, id) and take the
+         * last of each run.  (newer_of() scans forward from one id; called for
+         * every file of a long history that would be quadratic.)  Ids of
+         * different promotions may interleave ("a-2027-..." sorts between
+         * ids of "a"), so the grouping is by the promotion itself. */
+        items = xcalloc(MAX(n, (size_t) 1), sizeof *items);
+        by_idx = xcalloc(MAX(n, (size_t) 1), sizeof *by_idx);
+        for (size_t i = 0; i < n; i++)
+                items[i] = (struct prune_item) { .promotion = store_id_promotion(ids[i]), .idx = i };
+        if (n)
+                qsort(items, n, sizeof *items, cmp_prune_item);
+        for (size_t k = 0; k < n; k++) {
+                items[k].newest = k + 1 == n || !streq_ptr(items[k].promotion, items[k + 1].promotion) ||
+                                  !items[k].promotion;
+                by_idx[items[k].idx] = items[k];
+        }
+        free(items);
+
+        for (size_t i = 0; i < n; i++) {
+                const char *promotion = by_idx[i].promotion;
+                _cleanup_free_ char *path = NULL, *err = NULL;
+                struct job *j = NULL;
+                uint64_t t = promotion ? id_time_usec(ids[i], promotion) : 0, end;
+                bool remove = false;
+
+                /* cheap checks first: no file is opened for these */
+                if (!promotion || t == 0 || t >= older_than_usec || by_idx[i].newest)
+                        goto keep;
+                if (ret->removed >= max) {
+                        ret->more = true;
+                        goto keep;
+                }
+                path = store_job_path(jobs_dir, ids[i]);
+                r = store_load(path, &j, &err);
+                if (r < 0) {
+                        if (r == -ENOENT)       /* gone meanwhile: nothing to keep */
+                                continue;
+                        ret->unreadable++;
+                        log_debug("%s: %s; kept (history_keep: removes only files it can read)", path, err);
+                        goto keep;
+                }
+                end = j->finished_usec ? j->finished_usec : j->updated_usec;
+                /* a file whose promotion field disagrees with its name is
+                 * not what the daemon writes: left to the operator */
+                remove = job_state_is_final(j->state) && end && end < older_than_usec &&
+                         streq_ptr(j->promotion, promotion);
+                if (remove) {
+                        _cleanup_free_ char *pkg = xasprintf("%s/%s.pkg", jobs_dir, ids[i]);
+                        if (unlink(path) < 0 && errno != ENOENT) {
+                                log_warning_errno(-errno, "cannot remove %s", path);
+                                remove = false;
+                        } else {
+                                /* the job ended: a package left behind is of no use */
+                                (void) unlink(pkg);
+                                ret->removed++;
+                        }
+                }
+                job_free(j);
+                if (remove)
+                        continue;
+        keep:
+                if (t && (!ret->oldest_kept_usec || t < ret->oldest_kept_usec))
+                        ret->oldest_kept_usec = t;
+        }
+        for (size_t i = 0; i < n; i++)
+                free(by_idx[i].promotion);
+        free(by_idx);
+        strv_free_n(ids, n);
+        if (ret->removed) {
+                int fd = open(jobs_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                /* so that a crash does not bring back files whose removal
+                 * was logged; a failure only means that might happen */
+                if (fd >= 0) {
+                        (void) fsync(fd);
+                        close(fd);
+                }
+        }
+        return (int) ret->removed;
 }
 
 int store_clean_temp(const char *jobs_dir) {

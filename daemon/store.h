@@ -63,6 +63,33 @@ struct store_entry {
 typedef int (*store_job_cb)(struct store_entry *e, void *userdata);
 int store_each_unfinished(const char *jobs_dir, bool newest_first, store_job_cb cb, void *userdata);
 
+/* Retention (history_keep:, daemon.c).  Removes at most max finished job
+ * files (state succeeded, failed or cancelled) that ended before
+ * older_than_usec (finished_usec; updated_usec when a file has none), with
+ * their leftover package (<id>.pkg), then fsyncs the folder.  Kept whatever
+ * their age:
+ *  - unfinished jobs;
+ *  - files that cannot be read: one may hold an unfinished import, so the
+ *    operator decides (counted in ret->unreadable; the daemon logs them);
+ *  - the newest job file of each promotion (by id, the order of
+ *    store_list): it is the "last job" dev2prodctl list shows, and the
+ *    id the scheduler's next job of that promotion is compared with;
+ *  - files whose name does not say their promotion and time (not written
+ *    by dev2prodd under that name): nothing says which is the newest.
+ * An id's time (the due time or the start) is never later than the job's
+ * end, so a file whose id time is after older_than_usec is kept without
+ * being read: a run reads only the files that are candidates, not the
+ * whole history.  ret->more is set when the batch filled up before every
+ * candidate was looked at.  Returns the number removed, or a negative errno
+ * when the folder cannot be listed. */
+struct store_prune_result {
+        unsigned removed;
+        unsigned unreadable;    /* old-enough files kept because they cannot be read */
+        bool more;              /* stopped at max: call again */
+        uint64_t oldest_kept_usec; /* the earliest id time among the files kept, 0 if none */
+};
+int store_prune(const char *jobs_dir, uint64_t older_than_usec, unsigned max, struct store_prune_result *ret);
+
 /* Removes temp files (".#*") an interrupted write left in jobs_dir: they
  * never hold a state that was saved.  Returns how many were removed. */
 int store_clean_temp(const char *jobs_dir);

@@ -234,13 +234,15 @@ START_TEST(valid_full) {
                 "  on_warnings: stop\n"
                 "  connect_timeout: 10s\n"
                 "  stall_timeout: 2m\n"
-                "  request_timeout: 10m\n");
+                "  request_timeout: 10m\n"
+                "history_keep: 30d12h\n");
 
         struct config *c = conf;
         ck_assert_str_eq(c->path, cfg);
         ck_assert_str_eq(c->state_directory, "/srv/state");
         ck_assert_str_eq(c->control_socket, "/run/d2p/ctl.sock");
         ck_assert_uint_eq(c->max_parallel, 16);
+        ck_assert(c->history_keep_usec == SEC(30 * 86400 + 12 * 3600));
 
         ck_assert(c->defaults.poll_interval_usec == SEC(20));
         ck_assert(c->defaults.step_timeout_usec == SEC(3 * 3600));
@@ -336,6 +338,7 @@ START_TEST(valid_builtin_defaults) {
         ck_assert_str_eq(conf->state_directory, "/var/lib/dev2prodd");
         ck_assert_str_eq(conf->control_socket, "/run/dev2prodd/control.sock");
         ck_assert_uint_eq(conf->max_parallel, 4);
+        ck_assert(conf->history_keep_usec == SEC(90 * 86400));
         ck_assert(s->poll_interval_usec == SEC(15));
         ck_assert(s->step_timeout_usec == SEC(7200));
         ck_assert_uint_eq(s->retries, 6);
@@ -617,6 +620,18 @@ START_TEST(bad_numbers_and_booleans) {
         ASSERT_ERR(":1:15: max_parallel: 0 is out of range 1..1000");
         ASSERT_ERR(":3:12: defaults.retries: '-1' is not a whole number");
         ASSERT_ERR(":9:27: tenants.t.insecure_skip_verify: 'maybe' is not a boolean (use true or false)");
+
+        /* history_keep: at least 1d, or forever */
+        ASSERT_FAILS("history_keep: 23h\n", 1);
+        ASSERT_ERR(":1:15: history_keep: 23h is out of range 1d..36500d (or 'forever')");
+        ASSERT_FAILS("history_keep: 0\n", 1);
+        ASSERT_ERR(":1:15: history_keep: '0' is not a duration (use e.g. 30d, 90d, 365d) or 'forever'");
+        ASSERT_FAILS("history_keep: 36501d\n", 1);
+        ASSERT_ERR(":1:15: history_keep: 36501d is out of range 1d..36500d (or 'forever')");
+        ASSERT_LOADS(TENANTS "history_keep: forever\n");
+        ck_assert(conf->history_keep_usec == 0);
+        ASSERT_LOADS(TENANTS "history_keep: 1d\n");
+        ck_assert(conf->history_keep_usec == SEC(86400));
 
         ASSERT_FAILS("max_parallel: 1001\ndefaults: { retries: 101 }\n", 2);
         ASSERT_ERR(":1:15: max_parallel: 1001 is out of range 1..1000");

@@ -325,6 +325,106 @@ START_TEST(each_unfinished) {
 }
 END_TEST
 
+/* ---- retention (store_prune) ---- */
+
+#define DAY (86400ULL * 1000000ULL)
+static const uint64_t prune_now = 1795746600000000ULL;       /* 2026-11-28T02:30:00Z */
+
+/* A job of promotion at start (its id's time), in state, ended at end. */
+static char *put_at(const char *sub, const char *promotion, uint64_t start, enum job_state state, uint64_t end) {
+        struct job *j = sample();
+        char *id = store_job_id_for(promotion, start);
+        free(j->id);
+        j->id = strdup(id);
+        free(j->promotion);
+        j->promotion = strdup(promotion);
+        j->state = state;
+        j->created_usec = start;
+        j->finished_usec = end;
+        ck_assert_int_eq(store_save(sub, j), 0);
+        job_free(j);
+        return id;
+}
+
+static bool exists(const char *sub, const char *id, const char *ext) {
+        char *path;
+        ck_assert_int_gt(asprintf(&path, "%s/%s%s", sub, id, ext), 0);
+        bool r = access(path, F_OK) == 0;
+        free(path);
+        return r;
+}
+
+START_TEST(prune) {
+        char sub[4096];
+        struct store_prune_result res;
+        uint64_t cutoff = prune_now - 90 * DAY;
+        snprintf(sub, sizeof sub, "%s/prune", dir);
+        ck_assert_int_eq(mkdir(sub, 0700), 0);
+
+        char *old1 = put_at(sub, "a", prune_now - 200 * DAY, JOB_SUCCEEDED, prune_now - 200 * DAY + 60 * 1000000ULL);
+        char *old2 = put_at(sub, "a", prune_now - 150 * DAY, JOB_FAILED, prune_now - 150 * DAY);
+        char *unfinished = put_at(sub, "a", prune_now - 120 * DAY, JOB_EXPORT, 0);
+        /* started before the cutoff, ended after it: kept */
+        char *long_run = put_at(sub, "a", prune_now - 100 * DAY, JOB_SUCCEEDED, prune_now - 80 * DAY);
+        char *recent = put_at(sub, "a", prune_now - 10 * DAY, JOB_SUCCEEDED, prune_now - 10 * DAY);
+        /* the only (so newest) job of b: kept whatever its age */
+        char *b_last = put_at(sub, "b", prune_now - 300 * DAY, JOB_CANCELLED, prune_now - 300 * DAY);
+        /* "a-2027" sorts among the ids of "a": its own newest, kept */
+        char *a2027 = put_at(sub, "a-2027", prune_now - 250 * DAY, JOB_SUCCEEDED, prune_now - 250 * DAY);
+        /* an old file that cannot be read: kept, counted */
+        char *c_bad = store_job_id_for("c", prune_now - 200 * DAY), name[256];
+        snprintf(name, sizeof name, "%s.json", c_bad);
+        write_text(sub, name, "{\n    \"format\": 1,\n    \"id\": ");
+        char *c_new = put_at(sub, "c", prune_now - 5 * DAY, JOB_SUCCEEDED, prune_now - 5 * DAY);
+        /* a name that does not say its promotion and time: kept */
+        write_text(sub, "by-hand.json", "{}");
+        /* a leftover package of a removed job goes with it */
+        snprintf(name, sizeof name, "%s.pkg", old1);
+        write_text(sub, name, "PK");
+
+        ck_assert_int_eq(store_prune(sub, cutoff, 100, &res), 2);
+        ck_assert_uint_eq(res.removed, 2);
+        ck_assert_uint_eq(res.unreadable, 1);
+        ck_assert(!res.more);
+        ck_assert_uint_eq(res.oldest_kept_usec, prune_now - 300 * DAY);
+        ck_assert(!exists(sub, old1, ".json"));
+        ck_assert(!exists(sub, old1, ".pkg"));
+        ck_assert(!exists(sub, old2, ".json"));
+        const char *kept[] = { unfinished, long_run, recent, b_last, a2027, c_bad, c_new, "by-hand" };
+        for (size_t i = 0; i < ELEMENTSOF(kept); i++)
+                ck_assert_msg(exists(sub, kept[i], ".json"), "%s was removed", kept[i]);
+        /* again: nothing more to do */
+        ck_assert_int_eq(store_prune(sub, cutoff, 100, &res), 0);
+        ck_assert_uint_eq(res.unreadable, 1);
+        free(old1); free(old2); free(unfinished); free(long_run); free(recent); free(b_last); free(a2027);
+        free(c_bad); free(c_new);
+
+        /* the batch limit: 5 old ones go 2, 2, 1 */
+        snprintf(sub, sizeof sub, "%s/prune-batch", dir);
+        ck_assert_int_eq(mkdir(sub, 0700), 0);
+        for (int k = 0; k < 5; k++)
+                free(put_at(sub, "d", prune_now - (200 - k) * DAY, JOB_SUCCEEDED, prune_now - (200 - k) * DAY));
+        free(put_at(sub, "d", prune_now - DAY, JOB_SUCCEEDED, prune_now - DAY));
+        ck_assert_int_eq(store_prune(sub, cutoff, 2, &res), 2);
+        ck_assert(res.more);
+        ck_assert_uint_eq(res.oldest_kept_usec, prune_now - 198 * DAY);
+        ck_assert_int_eq(store_prune(sub, cutoff, 2, &res), 2);
+        ck_assert(res.more);
+        ck_assert_int_eq(store_prune(sub, cutoff, 2, &res), 1);
+        ck_assert(!res.more);
+        ck_assert_uint_eq(res.oldest_kept_usec, prune_now - DAY);
+        char **ids = NULL;
+        size_t n = 0;
+        ck_assert_int_eq(store_list(sub, &ids, &n), 0);
+        ck_assert_uint_eq(n, 1);
+        strv_free_n(ids, n);
+
+        /* a folder that cannot be listed */
+        snprintf(sub, sizeof sub, "%s/nonexistent", dir);
+        ck_assert_int_eq(store_prune(sub, cutoff, 2, &res), -ENOENT);
+}
+END_TEST
+
 START_TEST(ids) {
         ck_assert(store_id_valid("forms-nightly-20261128T023000Z"));
         ck_assert(store_id_valid("a.b_c-1"));
@@ -460,6 +560,7 @@ int main(void) {
         tcase_add_test(tc, damaged_files);
         tcase_add_test(tc, listing);
         tcase_add_test(tc, each_unfinished);
+        tcase_add_test(tc, prune);
         tcase_add_test(tc, ids);
         tcase_add_test(tc, lock);
         tcase_add_test(tc, id_promotion);
