@@ -109,6 +109,7 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system $(DESTDIR)$(PREFIX)/lib/systemd/catalog
 	sed 's|/usr/local/sbin/|$(PREFIX)/sbin/|' systemd/dev2prodd.service > $(DESTDIR)$(PREFIX)/lib/systemd/system/dev2prodd.service
 	install -m 644 systemd/dev2prodd.catalog $(DESTDIR)$(PREFIX)/lib/systemd/catalog/dev2prodd.catalog
+	install -D -m 644 systemd/dev2prodd.sysusers $(DESTDIR)$(PREFIX)/lib/sysusers.d/dev2prodd.conf
 	install -D -m 644 config/example.yaml $(DESTDIR)$(PREFIX)/share/doc/dev2prodd/dev2prodd.yaml.example
 
 clean:

@@ -85,7 +85,7 @@ int oneshot_run(const struct config *c, const char *name) {
                 log_error("%s has no promotion named '%s'", c->path, name);
                 return EXIT_CONFIG;
         }
-        r = mkdir_p(c->state_directory, 0700);
+        r = mkdir_p(c->state_directory, 0750);
         if (r < 0) {
                 log_error_errno(r, "cannot create state_directory %s", c->state_directory);
                 return EXIT_JOB_FAILED;

@@ -358,7 +358,7 @@ int write_file_atomic(const char *path, const void *data, size_t len) {
         if (fd < 0)
                 return -errno;
 
-        if (fchmod(fd, 0600) < 0) {
+        if (fchmod(fd, 0640) < 0) {       /* the service's group may read (util.h) */
                 r = -errno;
                 goto fail;
         }
@@ -415,7 +415,9 @@ int mkdir_p(const char *path, unsigned mode) {
                                 continue;
                         *s = 0;
                 }
-                if (mkdir(p, (mode_t) mode) < 0) {
+                if (mkdir(p, (mode_t) mode) == 0)
+                        (void) chmod(p, (mode_t) mode);        /* the umask (UMask=0077) narrows mkdir's */
+                else {
                         int e = errno;
                         /* An existing folder is fine, even where we could not
                          * have created it (EACCES, EROFS on "/var"). */

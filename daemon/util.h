@@ -81,9 +81,13 @@ char *format_timestamp_utc(char *buf, size_t n, uint64_t usec);
 /* File helpers. read_file_small refuses files larger than max. */
 int read_file_small(const char *path, size_t max, char **ret, size_t *ret_len);
 /* Writes data to path atomically: temp file in the same folder
- * (O_CREAT|O_EXCL, mode 0600), write, fsync, rename, fsync the folder.
- * The temp file is removed on failure. */
+ * (O_CREAT|O_EXCL, mode 0640: owner and the service's group, whatever the
+ * umask; job files and schedule.json hold no secret), write, fsync, rename,
+ * fsync the folder.  The temp file is removed on failure. */
 int write_file_atomic(const char *path, const void *data, size_t len);
+/* Creates path and its missing parents with exactly mode (chmod after
+ * mkdir, so the umask does not narrow it); existing folders are left as
+ * they are. */
 int mkdir_p(const char *path, unsigned mode);
 /* This boot's id (/proc/sys/kernel/random/boot_id, read once), or NULL. */
 const char *boot_id(void);

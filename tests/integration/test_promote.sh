@@ -15,7 +15,7 @@ check "download recorded 300000 bytes" test "$(field download bytes)" = 300000
 check "job file records the sha256 of the package" test "$(job_get download_sha256)" = "$(field upload sha256)"
 check "job file records the import id" test "$(job_get import_id)" = "$(field import id)"
 check "job file records the export id" test "$(job_get export_id)" = "$(field export id)"
-check "job file is mode 0600" test "$(stat -c %a "$(job_file)")" = 600
+check "job file is mode 0640 (the service's group reads it; no secret in it)" test "$(stat -c %a "$(job_file)")" = 640
 check "the downloaded package is removed after the job" test -z "$(ls "$STATE"/jobs/*.pkg 2>/dev/null)"
 check "no temp file left in the job folder" test -z "$(ls -A "$STATE/jobs" | grep '^\.#')"
 check "one line per step on stderr" test "$(grep -c -e 'export of package' -e 'export .* completed' -e downloaded -e uploaded -e 'dry run of' -e 'dry run .* passed' -e 'import of file' -e 'job succeeded' "$T/daemon.log")" -ge 8

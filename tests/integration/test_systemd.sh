@@ -10,7 +10,11 @@
 #             Restart=on-failure, the resumed job succeeds with one import and
 #             the uploaded bytes equal to the downloaded ones, journal fields
 #             and catalog (journalctl -x), no key in the journal or state,
-#             systemctl reload, systemctl stop.
+#             operators without root (the static user and group of
+#             systemd/dev2prodd.sysusers, created by systemd-sysusers; a real
+#             member of group dev2prodd runs dev2prodctl list, show, history
+#             and run --wait; a real non-member gets only "permission denied:
+#             add yourself to group dev2prodd"), systemctl reload, stop.
 #
 # Needs root. Skips (77) when not root, when the lab script is missing, or
 # when the container cannot be booted (systemd-nspawn missing and not
@@ -22,10 +26,13 @@
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 UNIT="$REPO/systemd/dev2prodd.service"
 CATALOG="$REPO/systemd/dev2prodd.catalog"
+SYSUSERS="$REPO/systemd/dev2prodd.sysusers"
 LAB_SCRIPT=${SYSTEMD_LAB:-$REPO/../shared/systemd-lab/systemd-lab}   # (SYSTEMD_LAB=: another copy)
 PORT=18099                          # the container has its own network namespace
-JOBS=/var/lib/dev2prodd/jobs        # DynamicUser=yes: a symlink to /var/lib/private/dev2prodd
-STATE_REAL=/var/lib/private/dev2prodd
+JOBS=/var/lib/dev2prodd/jobs        # User=dev2prodd (static, sysusers.d): no /var/lib/private
+STATE_REAL=/var/lib/dev2prodd
+OP_IN=d2p-operator                  # a user in group dev2prodd
+OP_OUT=d2p-outsider                 # a user who is not
 msgid() { sed -n "s/^#define $1 *\"\([0-9a-f]*\)\".*/\1/p" "$REPO/daemon/log.h"; }
 MSGID_STARTED=$(msgid MSGID_JOB_STARTED)
 MSGID_SUCCEEDED=$(msgid MSGID_JOB_SUCCEEDED)
@@ -120,6 +127,8 @@ install_all() {
         lab install "$MOCK" /usr/local/bin/mock-dev2prod 755 &&
         lab install "$UNIT" /etc/systemd/system/dev2prodd.service 644 &&
         lab install "$CATALOG" /usr/lib/systemd/catalog/dev2prodd.catalog 644 &&
+        lab install "$SYSUSERS" /usr/lib/sysusers.d/dev2prodd.conf 644 &&
+        in_lab systemd-sysusers dev2prodd.conf &&
         lab install "$T/dev.key" /etc/dev2prodd/dev.key 600 &&
         lab install "$T/prod.key" /etc/dev2prodd/prod.key 600 &&
         lab install "$T/dev2prodd.yaml" /etc/dev2prodd/dev2prodd.yaml 644 &&
@@ -127,7 +136,14 @@ install_all() {
         in_lab systemctl daemon-reload
 }
 echo "# install"
-check "binaries, unit, catalog, keys (0600 root) and configuration installed" install_all
+check "binaries, unit, catalog, sysusers.d file, keys (0600 root) and configuration installed" install_all
+check "systemd-sysusers created the system user and group dev2prodd" \
+        eval 'in_lab getent passwd dev2prodd > /dev/null && in_lab getent group dev2prodd > /dev/null'
+add_users() {
+        in_lab useradd --no-create-home --shell /bin/sh --groups dev2prodd "$OP_IN" &&
+        in_lab useradd --no-create-home --shell /bin/sh "$OP_OUT"
+}
+check "two unprivileged users: $OP_IN (in group dev2prodd), $OP_OUT (not)" add_users
 check "journalctl --update-catalog took the catalog" \
         eval 'in_lab journalctl --list-catalog | grep -q "^$MSGID_SUCCEEDED "'
 mock_up() {
@@ -219,6 +235,63 @@ in_lab grep -rlF -e "$KEY_DEV" -e "$KEY_PROD" "$STATE_REAL" /run/dev2prodd > "$T
 rc=$?
 check "no key in $STATE_REAL or /run/dev2prodd" test "$rc" = 1
 [ "$rc" = 1 ] || sed 's/^/# /' "$T/key-files"
+
+# ---- operators without root --------------------------------------------------
+echo "# operators without root: $OP_IN (group dev2prodd) and $OP_OUT"
+# as_user USER CMD...: CMD as USER (runuser: a real login's groups, no root)
+as_user() { local u=$1; shift; in_lab runuser -u "$u" -- "$@"; }
+# mode_is PATH MODE OWNER:GROUP
+mode_is() { [ "$(in_lab stat -c '%a %U:%G' "$1")" = "$2 $3" ]; }
+# ids PID: "UID GID" (real) of a process in the container
+ids() { in_lab sed -n 's/^[UG]id:[[:space:]]*\([0-9]*\).*/\1/p' "/proc/$1/status" | tr '\n' ' '; }
+check "the unit runs as dev2prodd:dev2prodd (User=, Group=)" \
+        eval '[ "$(ids "$(prop MainPID)")" = "$(in_lab id -u dev2prodd) $(in_lab id -g dev2prodd) " ]'
+check "$STATE_REAL is 0750 dev2prodd:dev2prodd" mode_is "$STATE_REAL" 750 dev2prodd:dev2prodd
+check "$JOBS is 0750 dev2prodd:dev2prodd" mode_is "$JOBS" 750 dev2prodd:dev2prodd
+check "the job file is 0640 dev2prodd:dev2prodd" mode_is "$JOBS/$id.json" 640 dev2prodd:dev2prodd
+check "schedule.json is 0640" mode_is "$STATE_REAL/schedule.json" 640 dev2prodd:dev2prodd
+check "/run/dev2prodd is 0750, control.sock 0660 (dev2prodd:dev2prodd)" \
+        eval 'mode_is /run/dev2prodd 750 dev2prodd:dev2prodd && mode_is /run/dev2prodd/control.sock 660 dev2prodd:dev2prodd'
+check "the package files stay 0600 (no .pkg readable by the group)" \
+        eval '[ -z "$(in_lab find "$STATE_REAL" -name "*.pkg" -perm /077)" ]'
+check "$OP_IN cannot read the keys (/etc/dev2prodd/dev.key stays root's)" eval '! as_user "$OP_IN" cat /etc/dev2prodd/dev.key > /dev/null 2>&1'
+
+as_user "$OP_IN" dev2prodctl list > "$T/op-list.out" 2> "$T/op-list.err"
+rc=$?
+check "$OP_IN: dev2prodctl list (exit 0, shows nightly and its last result)" \
+        eval '[ "$rc" = 0 ] && grep -q nightly "$T/op-list.out" && grep -q succeeded "$T/op-list.out"'
+[ "$rc" = 0 ] || sed 's/^/# /' "$T/op-list.out" "$T/op-list.err"
+check "$OP_IN: dev2prodctl show $id" eval 'as_user "$OP_IN" dev2prodctl show "$id" | grep -q "$id"'
+check "$OP_IN: dev2prodctl history, jobs" \
+        eval 'as_user "$OP_IN" dev2prodctl history | grep -q "$id" && as_user "$OP_IN" dev2prodctl jobs > /dev/null'
+LAB_TIMEOUT=60 as_user "$OP_IN" dev2prodctl run nightly --wait > "$T/op-run.out" 2> "$T/op-run.err"
+rc=$?
+op_id=$(head -1 "$T/op-run.out")
+check "$OP_IN: dev2prodctl run nightly --wait exits 0 ($op_id: $(tail -1 "$T/op-run.out"))" \
+        eval '[ "$rc" = 0 ] && [[ "$op_id" =~ ^nightly- ]] && grep -q "^succeeded" "$T/op-run.out"'
+[ "$rc" = 0 ] || sed 's/^/# stderr: /' "$T/op-run.err"
+check "$OP_IN's job succeeded (job file state)" state_is "$op_id" succeeded
+in_lab cat /var/tmp/record > "$RECORD"
+check "two imports in all now (the operator's job imported)" test "$(count import)" = 2
+
+DENIED="dev2prodctl: permission denied: add yourself to group dev2prodd"
+# denied CMD...: as $OP_OUT, fails with one line on stderr naming the group
+# and nothing on stdout
+denied() {
+        local out err rc
+        out=$(as_user "$OP_OUT" dev2prodctl "$@" 2> "$T/denied.err")
+        rc=$?
+        err=$(cat "$T/denied.err")
+        echo "# $OP_OUT: dev2prodctl $* -> exit $rc: $err"
+        [ "$rc" != 0 ] && [ -z "$out" ] && [ "$(wc -l < "$T/denied.err")" = 1 ] &&
+                [ "${err#"$DENIED" (cannot open /}" != "$err" ]
+}
+for cmd in list jobs history "show $id" "run nightly" "run nightly --wait" "cancel $id"; do
+        # shellcheck disable=SC2086
+        check "$OP_OUT: dev2prodctl $cmd says only 'permission denied: add yourself to group dev2prodd'" denied $cmd
+done
+in_lab cat /var/tmp/record > "$RECORD"
+check "$OP_OUT's run started nothing (still two imports)" test "$(count import)" = 2
 
 # ---- reload, stop -------------------------------------------------------------
 echo "# systemctl reload, stop"

@@ -197,7 +197,7 @@ START_TEST(atomic_write_content_mode) {
         size_t len = 0;
         struct stat st;
 
-        mode_t old = umask(0);  /* the 0600 must not depend on the umask */
+        mode_t old = umask(0);  /* the 0640 must not depend on the umask */
         ck_assert_int_eq(write_file_atomic(p, text, strlen(text)), 0);
         umask(old);
 
@@ -208,7 +208,7 @@ START_TEST(atomic_write_content_mode) {
 
         ck_assert_int_eq(stat(p, &st), 0);
         ck_assert(S_ISREG(st.st_mode));
-        ck_assert_uint_eq(st.st_mode & 07777, 0600);
+        ck_assert_uint_eq(st.st_mode & 07777, 0640);  /* owner and the service's group */
         ck_assert_uint_eq(count_entries(tmpdir, ".#"), 0);
         ck_assert_uint_eq(count_entries(tmpdir, ""), 3);    /* ".", "..", state.json */
 }
@@ -230,7 +230,7 @@ START_TEST(atomic_write_replaces) {
         ck_assert_str_eq(got, "new");
         free(got);
         ck_assert_int_eq(stat(p, &st2), 0);
-        ck_assert_uint_eq(st2.st_mode & 07777, 0600);
+        ck_assert_uint_eq(st2.st_mode & 07777, 0640);
         ck_assert(st.st_ino != st2.st_ino);     /* renamed over, not rewritten */
 
         /* Empty content */
@@ -343,11 +343,19 @@ START_TEST(mkdir_p_works) {
         _cleanup_free_ char *c = tmp_path("a/b/c");
         _cleanup_free_ char *file = tmp_path("a/file");
         _cleanup_free_ char *under = tmp_path("a/file/x");
+        _cleanup_free_ char *g = tmp_path("g/h");
         struct stat st;
+        mode_t old;
         ck_assert_int_eq(mkdir_p(p, 0700), 0);
         ck_assert_int_eq(stat(c, &st), 0);
         ck_assert(S_ISDIR(st.st_mode));
+        ck_assert_uint_eq(st.st_mode & 07777, 0700);
         ck_assert_int_eq(mkdir_p(p, 0700), 0);          /* exists: fine */
+        old = umask(0077);      /* UMask=0077 of the unit: the mode is still 0750 */
+        ck_assert_int_eq(mkdir_p(g, 0750), 0);
+        umask(old);
+        ck_assert_int_eq(stat(g, &st), 0);
+        ck_assert_uint_eq(st.st_mode & 07777, 0750);
         ck_assert_int_eq(mkdir_p("/", 0700), 0);
         ck_assert_int_eq(write_file_atomic(file, "", 0), 0);
         ck_assert_int_eq(mkdir_p(file, 0700), -ENOTDIR);
