@@ -121,6 +121,10 @@ char *answer_take(enum step s, const char *id, const char *file_id, size_t *len,
 
 /* ---- state (mock_state.c) ------------------------------------------ */
 
+/* Room for item n of an array of elem-size items: the array (moved, maybe)
+ * or NULL when memory ran out, the old one then left as it was. */
+void *mock_grow(void *arr, size_t *cap, size_t n, size_t elem);
+
 enum auth_kind { AUTH_KEY, AUTH_BEARER, AUTH_SESSION };
 
 struct tenant {

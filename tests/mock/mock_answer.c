@@ -85,17 +85,13 @@ int answer_add(const char *step, const char *code, const char *count, char *body
         a.body = body;
         a.len = len;
         pthread_mutex_lock(&M.lock);
-        if (nanswers == cap_answers) {
-                size_t ncap = cap_answers ? cap_answers * 2 : 8;
-                struct answer *p = realloc(answers, ncap * sizeof *p);
-                if (!p) {
-                        pthread_mutex_unlock(&M.lock);
-                        snprintf(err, errlen, "out of memory");
-                        return -ENOMEM;
-                }
-                answers = p;
-                cap_answers = ncap;
+        struct answer *p = mock_grow(answers, &cap_answers, nanswers, sizeof *answers);
+        if (!p) {
+                pthread_mutex_unlock(&M.lock);
+                snprintf(err, errlen, "out of memory");
+                return -ENOMEM;
         }
+        answers = p;
         answers[nanswers++] = a;
         pthread_mutex_unlock(&M.lock);
         return 0;

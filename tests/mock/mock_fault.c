@@ -194,17 +194,13 @@ int fault_add(const char *spec, char *err, size_t errlen)
         if (rc < 0)
                 return rc;
         pthread_mutex_lock(&M.lock);
-        if (nfaults == cap_faults) {
-                size_t ncap = cap_faults ? cap_faults * 2 : 8;
-                struct fault_spec *p = realloc(faults, ncap * sizeof *p);
-                if (!p) {
-                        pthread_mutex_unlock(&M.lock);
-                        snprintf(err, errlen, "out of memory");
-                        return -ENOMEM;
-                }
-                faults = p;
-                cap_faults = ncap;
+        struct fault_spec *p = mock_grow(faults, &cap_faults, nfaults, sizeof *faults);
+        if (!p) {
+                pthread_mutex_unlock(&M.lock);
+                snprintf(err, errlen, "out of memory");
+                return -ENOMEM;
         }
+        faults = p;
         faults[nfaults++] = fs;
         pthread_mutex_unlock(&M.lock);
         return 0;

@@ -89,9 +89,7 @@ static uint64_t splitmix64(uint64_t *st)
         return z ^ (z >> 31);
 }
 
-/* Room for item n of an array of elem-size items: the array (moved, maybe)
- * or NULL when memory ran out, the old one then left as it was. */
-static void *grow(void *arr, size_t *cap, size_t n, size_t elem)
+void *mock_grow(void *arr, size_t *cap, size_t n, size_t elem)
 {
         if (n < *cap)
                 return arr;
@@ -278,7 +276,7 @@ int export_create(struct tenant *t, const char *package, char id[EXPORT_ID_LEN +
         e->seed = fnv1a64(e->id);
         e->start_ms = now_ms();
         pthread_mutex_lock(&M.lock);
-        struct export_op **arr = grow(exports, &cap_exports, nexports, sizeof *exports);
+        struct export_op **arr = mock_grow(exports, &cap_exports, nexports, sizeof *exports);
         if (arr) {
                 exports = arr;
                 exports[nexports++] = e;
@@ -370,7 +368,7 @@ void upload_register(struct tenant *t, char file_id[UUID_LEN + 1])
 {
         random_uuid(file_id);
         pthread_mutex_lock(&M.lock);
-        struct upload *arr = grow(uploads, &cap_uploads, nuploads, sizeof *uploads);
+        struct upload *arr = mock_grow(uploads, &cap_uploads, nuploads, sizeof *uploads);
         if (arr) {
                 uploads = arr;
                 uploads[nuploads].tenant = t;
@@ -416,7 +414,7 @@ int import_create(struct tenant *t, const char *file_id, bool dry_run, char id[E
         struct import_op **arr = NULL;
         if (!upload_known(t, file_id))
                 rc = -ENOENT;
-        else if (!(arr = grow(imports, &cap_imports, nimports, sizeof *imports)))
+        else if (!(arr = mock_grow(imports, &cap_imports, nimports, sizeof *imports)))
                 rc = -ENOMEM;
         else
                 (imports = arr)[nimports++] = op;
