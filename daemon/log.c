@@ -28,38 +28,6 @@ static bool stderr_is_journal(void) {
         return (unsigned long long) st.st_dev == dev && (unsigned long long) st.st_ino == ino;
 }
 
-/* Length of the valid UTF-8 sequence of 2 to 4 bytes at s (NUL-terminated,
- * so a sequence cut short ends at the NUL, which is no continuation byte),
- * 0 if there is none: RFC 3629 table 1, no overlong forms, no surrogates,
- * nothing over U+10FFFF. */
-static size_t utf8_len(const unsigned char *s) {
-        unsigned char c = s[0], lo = 0x80, hi = 0xbf;
-        size_t n;
-
-        if (c >= 0xc2 && c <= 0xdf)
-                n = 2;
-        else if (c >= 0xe0 && c <= 0xef) {
-                n = 3;
-                if (c == 0xe0)
-                        lo = 0xa0;      /* overlong below U+0800 */
-                else if (c == 0xed)
-                        hi = 0x9f;      /* surrogates U+D800-U+DFFF */
-        } else if (c >= 0xf0 && c <= 0xf4) {
-                n = 4;
-                if (c == 0xf0)
-                        lo = 0x90;      /* overlong below U+10000 */
-                else if (c == 0xf4)
-                        hi = 0x8f;      /* over U+10FFFF */
-        } else
-                return 0;               /* ASCII, continuation, 0xc0, 0xc1, 0xf5-0xff */
-        if (s[1] < lo || s[1] > hi)
-                return 0;
-        for (size_t i = 2; i < n; i++)
-                if (s[i] < 0x80 || s[i] > 0xbf)
-                        return 0;
-        return n;
-}
-
 size_t log_escape(char *out, size_t outlen, const char *in) {
         static const char hex[] = "0123456789abcdef";
         const unsigned char *p = (const unsigned char *) in;
@@ -80,7 +48,9 @@ size_t log_escape(char *out, size_t outlen, const char *in) {
                 } else if (c >= 0x20 && c < 0x7f) {
                         piece = (const char *) p;
                         n = 1;
-                } else if (c >= 0x80 && (n = utf8_len(p)) > 0) {
+                } else if (c >= 0x80 && (n = utf8_seq_len(p, 4)) > 0) {
+                        /* n = 4 is safe on a NUL-terminated string: the check
+                         * stops at the first byte that is no continuation */
                         adv = n;
                         if (c == 0xc2 && p[1] < 0xa0) {         /* C1 control */
                                 memcpy(tmp, "\\u00", 4);

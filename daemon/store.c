@@ -819,15 +819,10 @@ int store_prune(const char *jobs_dir, uint64_t older_than_usec, unsigned max, st
                 free(by_idx[i].promotion);
         free(by_idx);
         strv_free_n(ids, n);
-        if (ret->removed) {
-                int fd = open(jobs_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-                /* so that a crash does not bring back files whose removal
-                 * was logged; a failure only means that might happen */
-                if (fd >= 0) {
-                        (void) fsync(fd);
-                        close(fd);
-                }
-        }
+        /* so that a crash does not bring back files whose removal was
+         * logged; a failure only means that might happen */
+        if (ret->removed)
+                (void) fsync_dir(jobs_dir);
         return (int) ret->removed;
 }
 

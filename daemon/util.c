@@ -334,9 +334,16 @@ static int write_all(int fd, const void *data, size_t len) {
         return 0;
 }
 
+int fsync_dir(const char *dir) {
+        _cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0 || fsync(dfd) < 0)
+                return -errno;
+        return 0;
+}
+
 int write_file_atomic(const char *path, const void *data, size_t len) {
         _cleanup_free_ char *dir = NULL, *tmp = NULL;
-        _cleanup_close_ int fd = -1, dfd = -1;
+        _cleanup_close_ int fd = -1;
         const char *slash, *base;
         int r;
 
@@ -381,13 +388,9 @@ int write_file_atomic(const char *path, const void *data, size_t len) {
                 goto fail;
         }
 
-        /* The rename only survives a power loss once the folder is synced. */
-        dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dfd < 0)
-                return -errno;  /* the file is in place; the temp is gone */
-        if (fsync(dfd) < 0)
-                return -errno;
-        return 0;
+        /* The rename only survives a power loss once the folder is synced
+         * (a failure here: the file is in place, the temp is gone). */
+        return fsync_dir(dir);
 
 fail:
         (void) unlink(tmp);
