@@ -17,12 +17,13 @@ B="$T/backing" S="$T/shadow" M="$T/mnt"
 mkdir -p "$B" "$M"
 
 # py CODE: runs Python in the mount with two helpers: put(name, data,
-# sync=False, mode="w") writes a file in one write, sync_dir(name) fsyncs a folder
+# sync=False, mode="w", flags=0) writes a file in one write, sync_dir(name)
+# fsyncs a folder
 py() {
         (cd "$M" && python3 -c "
 import os
-def put(name, data, sync=False, mode='w'):
-    fl = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if mode == 'a' else os.O_TRUNC)
+def put(name, data, sync=False, mode='w', flags=0):
+    fl = flags | os.O_WRONLY | os.O_CREAT | (os.O_APPEND if mode == 'a' else os.O_TRUNC)
     fd = os.open(name, fl, 0o640)
     os.write(fd, data.encode())
     if sync: os.fsync(fd)
@@ -36,7 +37,7 @@ $1")
 content() { cat "$1" 2> /dev/null || echo "(missing)"; }
 
 # ---- (a) to (d): two mounts, a cut after each ----
-printf v1 > "$B/cfg"; printf old > "$B/data"; printf here > "$B/gone"; printf here > "$B/gone-synced"
+printf v1 > "$B/cfg"; printf old > "$B/data"; printf old > "$B/osync"; printf here > "$B/gone"; printf here > "$B/gone-synced"
 mkdir "$B/sub"
 pc_mount "$B" "$S" "$M" || exit 1
 py "
@@ -60,6 +61,8 @@ py "
 put('cfg.tmp', 'v2', sync=True); os.rename('cfg.tmp', 'cfg')          # (a) no sync_dir
 os.unlink('gone')                                                     # (d) no sync_dir
 put('x', 'never synced')
+put('osync', 'new', flags=os.O_SYNC)                                  # O_SYNC: durable at once
+os.mkdir('newdir'); put('newdir/f', 'synced', sync=True); sync_dir('newdir')  # parent not synced
 "
 check "the mount shows the rename before the cut" test "$(content "$M/cfg")" = v2
 pc_umount "$M"
@@ -68,6 +71,8 @@ check "(a) rename without the folder's fsync is lost: the old content" test "$(c
 check "(a) ... and the temp file's name too" test "$(content "$B/cfg.tmp")" = "(missing)"
 check "(d) unlink without the folder's fsync: the file comes back" test "$(content "$B/gone")" = here
 check "a file created without any fsync does not survive" test "$(content "$B/x")" = "(missing)"
+check "a write through an O_SYNC descriptor survives" test "$(content "$B/osync")" = new
+check "a folder whose parent was not synced is lost with its synced content" test ! -e "$B/newdir"
 
 # ---- (e) random subsets are prefix-closed and seeded ----
 rm -rf "${B:?}"/*; mkdir "$B/names"; : > "$B/log"
@@ -82,27 +87,27 @@ pc_cut "$B" "$S" --keep-all --into "$all" > "$T/cut.out"
 check "--keep-all: all 10 appends" test "$(wc -l < "$all/log")" = 10
 check "--keep-all: all 8 names" test "$(ls "$all/names" | wc -l)" = 8
 check "--keep-all: the counts" grep -q "pending name operations: 8 in 1 folders, kept 8" "$T/cut.out"
-prefix_ok=0 lines_seen="" names_seen=""
 for seed in $(seq 1 20); do
-        o="$T/cut-$seed"; mkdir "$o"
-        pc_cut "$B" "$S" --keep-random "$seed" --into "$o" > /dev/null || bad "cut --keep-random $seed"
-        k=$(wc -l < "$o/log") n=$(ls "$o/names" | wc -l)
-        want_log=$(for i in $(seq 1 "$k"); do echo "line $i"; done)
-        want_names=$(for i in $(seq 1 "$n"); do echo "n$i"; done | sort)
-        if [ "$(cat "$o/log")" = "$want_log" ] && [ "$(ls "$o/names" | sort)" = "$want_names" ]; then
-                prefix_ok=$((prefix_ok + 1))
-        else
-                echo "seed $seed: not a prefix:"; cat "$o/log"; ls "$o/names"
-        fi
-        for f in "$o"/names/*; do       # a kept name has its synced data
-                [ -e "$f" ] && [ "$(cat "$f")" != "x${f##*/n}" ] && { bad "seed $seed: $f lost its synced data"; }
-        done
-        lines_seen+=" $k" names_seen+=" $n"
+        pc_cut "$B" "$S" --keep-random "$seed" --into "$T/cut-$seed" > /dev/null || bad "cut --keep-random $seed"
 done
-echo "kept appends per seed:$lines_seen"; echo "kept names per seed:$names_seen"
-check "(e) every seed keeps a prefix of the appends and of the creates" test "$prefix_ok" = 20
+# per seed: the appends kept, the names kept; "bad" when either is not a
+# prefix or a kept name lost its synced data
+python3 - "$T" > "$T/seeds.out" << 'PY'
+import os, sys
+for seed in range(1, 21):
+    d = os.path.join(sys.argv[1], "cut-%d" % seed)
+    lines = open(os.path.join(d, "log")).read().splitlines()
+    names = sorted(os.listdir(os.path.join(d, "names")), key=lambda n: int(n[1:]))
+    ok = lines == ["line %d" % i for i in range(1, len(lines) + 1)] and \
+         names == ["n%d" % i for i in range(1, len(names) + 1)] and \
+         all(open(os.path.join(d, "names", n)).read() == "x" + n[1:] for n in names)
+    print(seed, len(lines), len(names), "ok" if ok else "bad")
+PY
+cat "$T/seeds.out"
+check "(e) every seed keeps a prefix of the appends and of the creates (with their synced data)" \
+        test "$(grep -c ' ok$' "$T/seeds.out")" = 20
 check "(e) the seeds give different outcomes (>= 4 different lengths)" \
-        test "$(tr ' ' '\n' <<< "$lines_seen" | sort -u | grep -c .)" -ge 4
+        test "$(cut -d' ' -f2 "$T/seeds.out" | sort -u | wc -l)" -ge 4
 mkdir "$T/again"; pc_cut "$B" "$S" --keep-random 7 --into "$T/again" > /dev/null
 check "(e) the same seed gives the same tree" diff -r "$T/cut-7" "$T/again"
 

@@ -2,7 +2,7 @@
  * keep (README.md in this folder).
  *
  *   powercutfs mount --backing DIR --shadow DIR MOUNTPOINT
- *   powercutfs cut   --backing DIR --shadow DIR [--keep-all | --keep-random SEED] [--into DIR]
+ *   powercutfs cut   --shadow DIR (--backing DIR | --into DIR) [--keep-all | --keep-random SEED]
  *
  * mount runs in the foreground until `fusermount3 -u MOUNTPOINT` or
  * SIGTERM; then it saves the model to SHADOW.  cut (after the unmount)
@@ -316,7 +316,7 @@ static const struct fuse_operations ops = {
 static int usage(void) {
         fprintf(stderr,
                 "usage: powercutfs mount --backing DIR --shadow DIR MOUNTPOINT\n"
-                "       powercutfs cut --backing DIR --shadow DIR [--keep-all | --keep-random SEED] [--into DIR]\n");
+                "       powercutfs cut --shadow DIR (--backing DIR | --into DIR) [--keep-all | --keep-random SEED]\n");
         return 2;
 }
 
@@ -351,10 +351,10 @@ int main(int argc, char **argv) {
                 else
                         return usage();
         }
-        if (!shadow || !backing)
+        if (!shadow || (!backing && !into))     /* --into alone names the cut's target */
                 return usage();
 
-        if (strcmp(cmd, "mount") == 0 && mnt) {
+        if (strcmp(cmd, "mount") == 0 && mnt && backing && !into) {
                 /* the FUSE callbacks see paths from the mount's root */
                 if (!realpath(backing, resolved)) {
                         fprintf(stderr, "powercutfs: %s: %s\n", backing, strerror(errno));
@@ -378,9 +378,21 @@ int main(int argc, char **argv) {
         }
         if (strcmp(cmd, "cut") == 0 && !mnt) {
                 struct cut_stats st;
+                if (into && mkdir(into, 0755) < 0 && errno != EEXIST) {
+                        fprintf(stderr, "powercutfs: %s: %s\n", into, strerror(errno));
+                        return 1;
+                }
+                char model[4096];
+                snprintf(model, sizeof model, "%s/model", shadow);
+                if (access(model, R_OK) < 0) {
+                        /* written when powercutfs exits: still mounted, or killed */
+                        fprintf(stderr, "powercutfs: cut: no %s: unmount powercutfs (fusermount3 -u) and "
+                                "let it exit before the cut\n", model);
+                        return 1;
+                }
                 r = model_cut(shadow, into ? into : backing, keep, seed, &st);
                 if (r < 0) {
-                        fprintf(stderr, "powercutfs: cut: %s (was the filesystem unmounted cleanly?)\n", strerror(-r));
+                        fprintf(stderr, "powercutfs: cut: %s\n", strerror(-r));
                         return 1;
                 }
                 printf("pending file operations: %zu in %zu files, kept %zu\n"
