@@ -47,7 +47,7 @@ put('sub/c.tmp', 'v3', sync=True); os.rename('sub/c.tmp', 'sub/c'); sync_dir('su
 os.unlink('gone-synced'); sync_dir('.')                               # (d) synced: stays gone
 "
 check "the mount shows the live view before the cut" test "$(content "$M/data")" = "new content"
-pc_umount "$M" || bad "unmount"
+pc_umount "$M" || bad "powercutfs unmounts and exits 0"
 pc_cut "$B" "$S"
 check "(b) data without fsync is lost: the file keeps its old bytes" test "$(content "$B/data")" = old
 check "(b) a new file whose folder was synced but not its data: empty" test -f "$B/sub/new" -a ! -s "$B/sub/new"
@@ -65,7 +65,7 @@ put('osync', 'new', flags=os.O_SYNC)                                  # O_SYNC: 
 os.mkdir('newdir'); put('newdir/f', 'synced', sync=True); sync_dir('newdir')  # parent not synced
 "
 check "the mount shows the rename before the cut" test "$(content "$M/cfg")" = v2
-pc_umount "$M"
+pc_umount "$M" || bad "powercutfs unmounts and exits 0"
 pc_cut "$B" "$S"
 check "(a) rename without the folder's fsync is lost: the old content" test "$(content "$B/cfg")" = v1
 check "(a) ... and the temp file's name too" test "$(content "$B/cfg.tmp")" = "(missing)"
@@ -81,7 +81,7 @@ py "
 for i in range(1, 11): put('log', 'line %d\n' % i, mode='a')
 for i in range(1, 9): put('names/n%d' % i, 'x%d' % i, sync=True)
 "
-pc_umount "$M"
+pc_umount "$M" || bad "powercutfs unmounts and exits 0"
 all="$T/all"; mkdir "$all"
 pc_cut "$B" "$S" --keep-all --into "$all" > "$T/cut.out"
 check "--keep-all: all 10 appends" test "$(wc -l < "$all/log")" = 10
@@ -125,7 +125,7 @@ kill "$HOLD"; wait "$HOLD" 2> /dev/null
 expect_rc 0 "the daemon promotes with its state folder on powercutfs" run_once
 check_promoted
 job=$(basename "$(job_file)")
-pc_umount "$M"
+pc_umount "$M" || bad "powercutfs unmounts and exits 0"
 pc_cut "$B" "$S" | tee "$T/cut.out"
 STATE="$B/state"
 check "(f) the job file survives the cut (temp, fsync, rename, folder fsync)" test -f "$STATE/jobs/$job"

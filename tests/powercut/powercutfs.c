@@ -171,7 +171,9 @@ static int pc_rename(const char *from, const char *to, unsigned int flags) {
 static int pc_open_common(const char *path, mode_t mode, struct fuse_file_info *fi, bool create) {
         _cleanup_free_ char *p = bpath(path);
         struct node *n = model_lookup(path);
-        int fd = open(p, fi->flags | O_CLOEXEC, mode);
+        /* without O_APPEND: pwrite then writes where the kernel says (it
+         * already put an append at the end), the offset the log records */
+        int fd = open(p, (fi->flags & ~O_APPEND) | O_CLOEXEC, mode);
         if (fd < 0)
                 return -errno;
         if (!n && create) {
