@@ -112,7 +112,9 @@ mkdir "$T/again"; pc_cut "$B" "$S" --keep-random 7 --into "$T/again" > /dev/null
 check "(e) the same seed gives the same tree" diff -r "$T/cut-7" "$T/again"
 
 # ---- (f) the daemon on the mount ----
-rm -rf "${B:?}"/*; mkdir -p "$B/state/jobs"      # the folders exist (installed), durable
+# the folders exist before the mount (durable): the daemon's own mkdir_p does
+# not fsync their parents, so a cut would lose them whole (README in tests/powercut)
+rm -rf "${B:?}"/*; mkdir -p "$B/state/jobs"
 mock_start --package-size 300000
 STATE="$M/state"
 write_config
@@ -131,4 +133,7 @@ STATE="$B/state"
 check "(f) the job file survives the cut (temp, fsync, rename, folder fsync)" test -f "$STATE/jobs/$job"
 check "(f) ... with its last saved state" test "$(job_get state)" = succeeded
 check "(f) no temp file of a save survives" test -z "$(ls -A "$STATE/jobs" | grep '^\.#')"
+booted=$(pc_new_boot cat /proc/sys/kernel/random/boot_id)
+check "pc_new_boot: the command sees a new boot id" \
+        test -n "$booted" -a "$booted" != "$(cat /proc/sys/kernel/random/boot_id)"
 finish

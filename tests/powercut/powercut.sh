@@ -47,6 +47,15 @@ pc_umount() {
 # pc_cut BACKING SHADOW [--keep-all | --keep-random SEED] [--into DIR]
 pc_cut() { local b=$1 s=$2; shift 2; "$PCFS" cut --backing "$b" --shadow "$s" "$@"; }
 
+# pc_new_boot CMD...: runs CMD seeing a new /proc/sys/kernel/random/boot_id
+# (a private mount namespace).  A cut does not reboot the machine, but the
+# daemon trusts an unflushed package while the boot id stays the same.
+pc_new_boot() {
+        local f="$T/boot_id.$RANDOM"
+        cat /proc/sys/kernel/random/uuid > "$f"
+        unshare -m sh -c 'mount --bind "$0" /proc/sys/kernel/random/boot_id && exec "$@"' "$f" "$@"
+}
+
 # unmounts what is still mounted when the test ends (lazy: a killed
 # process may still hold a file open)
 _pc_cleanup() {
