@@ -490,13 +490,13 @@ static size_t how_many(size_t pending, enum keep keep) {
 }
 
 /* Rebuilds file N at P: its durable content, then the first KEEP records. */
-static int build_file(struct node *n, const char *p, size_t keep, size_t *ret_pending) {
+static int build_file(struct node *n, const char *p, size_t keep) {
         int out = open(p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600), in = -1, r = 0;
         char *src;
         struct rec rec;
         static char buf[1 << 17];
+        size_t seen = 0;
 
-        *ret_pending = 0;
         if (out < 0)
                 return -errno;
         if (n->has_data) {
@@ -511,7 +511,7 @@ static int build_file(struct node *n, const char *p, size_t keep, size_t *ret_pe
         in = open(src, O_RDONLY | O_CLOEXEC);
         free(src);
         while (r == 0 && in >= 0 && read(in, &rec, sizeof rec) == (ssize_t) sizeof rec) {
-                bool apply = (*ret_pending)++ < keep;
+                bool apply = seen++ < keep;
                 if (rec.type == REC_TRUNC) {
                         if (apply && ftruncate(out, (off_t) rec.off) < 0)
                                 r = -errno;
@@ -550,7 +550,7 @@ static int build_dir(struct node *d, const char *path, bool *seen) {
                         if (r == 0 && chmod(p, n->mode) < 0)
                                 r = -errno;
                 } else
-                        r = build_file(n, p, n->n_pending, &(size_t) { 0 });
+                        r = build_file(n, p, n->n_pending);     /* the count model_cut drew */
                 free(p);
         }
         return r;

@@ -66,11 +66,13 @@ static void *pc_init(struct fuse_conn_info *conn, struct fuse_config *cfg) {
         return NULL;
 }
 
+static bool saved;
 static void pc_destroy(void *data) {
         (void) data;
         int r = model_save();
         if (r < 0)
                 fprintf(stderr, "powercutfs: cannot save the model: %s\n", strerror(-r));
+        saved = r == 0;
 }
 
 static int pc_getattr(const char *path, struct stat *st, struct fuse_file_info *fi) {
@@ -376,7 +378,9 @@ int main(int argc, char **argv) {
                         return 1;
                 }
                 char *fargv[] = { argv[0], "-f", "-s", "-o", "fsname=powercutfs,subtype=powercutfs", (char *) mnt, NULL };
-                return fuse_main(6, fargv, &ops, NULL);
+                r = fuse_main(6, fargv, &ops, NULL);
+                /* a cut needs the model: no model, no success */
+                return r == 0 && !saved ? 1 : r;
         }
         if (strcmp(cmd, "cut") == 0 && !mnt) {
                 struct cut_stats st;
