@@ -397,6 +397,17 @@ fail:
         return r;
 }
 
+/* Syncs the folder that holds path's last component. */
+static int fsync_parent(const char *path) {
+        _cleanup_free_ char *dir = xstrdup(path);
+        char *slash = strrchr(dir, '/');
+
+        if (!slash)
+                return fsync_dir(".");
+        slash[slash == dir] = 0;        /* "/var" -> "/" */
+        return fsync_dir(dir);
+}
+
 int mkdir_p(const char *path, unsigned mode) {
         _cleanup_free_ char *p = NULL;
         struct stat st;
@@ -418,9 +429,15 @@ int mkdir_p(const char *path, unsigned mode) {
                                 continue;
                         *s = 0;
                 }
-                if (mkdir(p, (mode_t) mode) == 0)
+                if (mkdir(p, (mode_t) mode) == 0) {
                         (void) chmod(p, (mode_t) mode);        /* the umask (UMask=0077) narrows mkdir's */
-                else {
+                        /* A power cut forgets a new folder, with every file
+                         * later made durable in it, until its parent's entry
+                         * is synced (found with tests/powercut). */
+                        int r = fsync_parent(p);
+                        if (r < 0)
+                                return r;
+                } else {
                         int e = errno;
                         /* An existing folder is fine, even where we could not
                          * have created it (EACCES, EROFS on "/var"). */

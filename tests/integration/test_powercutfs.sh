@@ -112,21 +112,21 @@ mkdir "$T/again"; pc_cut "$B" "$S" --keep-random 7 --into "$T/again" > /dev/null
 check "(e) the same seed gives the same tree" diff -r "$T/cut-7" "$T/again"
 
 # ---- (f) the daemon on the mount ----
-# the folders exist before the mount (durable): the daemon's own mkdir_p does
-# not fsync their parents, so a cut would lose them whole (README in tests/powercut)
-rm -rf "${B:?}"/*; mkdir -p "$B/state/jobs"
+# the daemon creates state/ and state/jobs itself: mkdir_p syncs each new
+# folder's parent, or a cut would lose them whole with the job files in them
+rm -rf "${B:?}"/*
 mock_start --package-size 300000
 STATE="$M/state"
 write_config
 pc_mount "$B" "$S" "$M" || exit 1
+expect_rc 0 "the daemon promotes with its state folder on powercutfs" run_once
+check_promoted
+job=$(basename "$(job_file)")
 # one process holds the lock (the subshell becomes the sleep)
 ( exec 9> "$STATE/lock"; flock 9; echo held > "$T/held"; exec sleep 30 ) & HOLD=$!
 wait_for "$T/held" held 10
 expect_rc 3 "flock through FUSE: --once refuses while another process holds the lock" run_once
 kill "$HOLD"; wait "$HOLD" 2> /dev/null
-expect_rc 0 "the daemon promotes with its state folder on powercutfs" run_once
-check_promoted
-job=$(basename "$(job_file)")
 pc_umount "$M" || bad "powercutfs unmounts and exits 0"
 pc_cut "$B" "$S" | tee "$T/cut.out"
 STATE="$B/state"
