@@ -15,3 +15,10 @@ CAMPAIGN_SEED = $(if $(filter command line environment,$(origin SEED)),$(SEED))
 .PHONY: crash-campaign
 crash-campaign: $(BUILD)/.deps-test all $(BUILD)/mock-dev2prod
 	@bash tests/crash-campaign.sh -n $(CAMPAIGN_N) $(if $(CAMPAIGN_SEED),-s $(CAMPAIGN_SEED)) -b $(BUILD)
+
+# `make powercut-campaign`: the same campaign with a power cut after every
+# kill (the state folder on powercutfs, tests/powercut/; root and FUSE).
+#   make powercut-campaign N=1000 SEED=42
+.PHONY: powercut-campaign
+powercut-campaign: $(BUILD)/.deps-test all $(BUILD)/mock-dev2prod $(BUILD)/powercutfs
+	@bash tests/crash-campaign.sh -p -n $(CAMPAIGN_N) $(if $(CAMPAIGN_SEED),-s $(CAMPAIGN_SEED)) -b $(BUILD)

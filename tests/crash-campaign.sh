@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # tests/crash-campaign.sh — a seedable, randomized crash campaign.
 #
-# usage: tests/crash-campaign.sh [-n KILLS] [-s SEED] [-b BUILD] [-r ROUND] [-t SECONDS]
+# usage: tests/crash-campaign.sh [-p] [-n KILLS] [-s SEED] [-b BUILD] [-r ROUND] [-t SECONDS]
+#   -p        power cuts: the state folder is on powercutfs, and every kill
+#             is followed by a cut (see "Power cuts" below)
 #   -n KILLS  stop once this many SIGKILLs have landed (default 100)
 #   -s SEED   seed of every random decision (default: a fresh one, printed)
 #   -b BUILD  folder with dev2prodd, dev2prodctl, mock-dev2prod (default build)
@@ -37,15 +39,30 @@
 #  7. a creating request whose answer was saved (export_id, target_file_id,
 #     dry_run_id, import_id in the job file at a kill) is never sent again.
 #
+# Power cuts (-p).  A kill alone leaves every write to the kernel, which
+# still writes it out: it cannot tell a correct fsync order from a lucky
+# one.  With -p the state folder lives on powercutfs (tests/powercut/):
+# after each kill the filesystem is unmounted and cut, leaving what a disk
+# would hold after losing power (only what fsync made durable; for half of
+# the cuts also a random prefix-closed part of what was pending), and the
+# next run sees a new boot id, as after a reboot.  The invariants above are
+# checked on what survived, with two changes: invariant 7 freezes the
+# answers the job file holds after the cut (an answer whose save was not
+# yet durable may be asked for again: the daemon had not acted on it), and
+#  8. a run that exited on its own left its job durable: a cut right after
+#     it keeps the job file's final state.
+# The summary has a table: for each state a cut left, what it led to.
+#
 # The random decisions of round R depend only on SEED and R, so
 # `-s SEED -r R` replays them; timing-based kills (delay, state) replay the
 # same decisions, not necessarily the same instant.
 set -u
 
-usage() { sed -n '4,9s/^# \{0,1\}//p' "$0"; exit "${1:-2}"; }
-KILLS_WANTED=100 SEED='' BUILD=build FIRST_ROUND=1 BUDGET=0
-while getopts 'n:s:b:r:t:h' opt; do
+usage() { sed -n '4,11s/^# \{0,1\}//p' "$0"; exit "${1:-2}"; }
+KILLS_WANTED=100 SEED='' BUILD=build FIRST_ROUND=1 BUDGET=0 POWERCUT=0
+while getopts 'pn:s:b:r:t:h' opt; do
         case $opt in
+        p) POWERCUT=1 ;;
         n) KILLS_WANTED=$OPTARG ;;
         s) SEED=$OPTARG ;;
         b) BUILD=$OPTARG ;;
@@ -75,6 +92,21 @@ command -v timeout > /dev/null || { echo "SKIP: timeout (coreutils) not installe
 strace -f -qq -o /dev/null -e trace=rename -e inject=rename:signal=KILL:when=99 true 2> /dev/null ||
         { echo "SKIP: strace fault injection not available here"; exit 77; }
 
+if [ "$POWERCUT" = 1 ]; then
+        T=$(mktemp -d /tmp/d2p-pcprobe.XXXXXX)
+        skip() { echo "SKIP: $*"; rm -rf "$T"; exit 77; }
+        _lib_cleanup_daemon() { :; }
+        # shellcheck source=tests/powercut/powercut.sh
+        . "$(dirname "$0")/powercut/powercut.sh"
+        [ "$(id -u)" = 0 ] || skip "power cuts need root (a FUSE mount and a private boot id per run)"
+        command -v unshare > /dev/null || skip "unshare (util-linux) not installed"
+        [ -x "$PCFS" ] || { echo "crash-campaign: no $PCFS: run make powercutfs" >&2; exit 2; }
+        pc_require
+        rm -rf "$T"
+        trap - EXIT
+fi
+
+PFLAG=; [ "$POWERCUT" = 1 ] && PFLAG='-p '
 RUN_TIMEOUT=60          # seconds any one daemon run may take
 KEY_DEV=campaign-dev-key KEY_PROD=campaign-prod-key
 STATES=(export export-poll download upload dry-run dry-run-poll import import-poll)
@@ -89,6 +121,7 @@ W=$(mktemp -d /tmp/d2p-campaign.XXXXXX)
 MOCK_PID='' D_PID='' KEEP=''
 cleanup() {
         [ -n "$D_PID" ] && kill -KILL "$D_PID" 2> /dev/null && wait "$D_PID" 2> /dev/null
+        [ -n "${PC_MNT:-}" ] && { fusermount3 -u -z "$PC_MNT" 2> /dev/null; [ -n "$PC_PID" ] && wait "$PC_PID"; }
         [ -n "$MOCK_PID" ] && kill "$MOCK_PID" 2> /dev/null && wait "$MOCK_PID" 2> /dev/null
         if [ -n "$KEEP" ]; then
                 find "$W" -mindepth 1 -maxdepth 1 ! -path "$KEEP" -exec rm -rf {} +
@@ -186,20 +219,33 @@ YAML
 }
 
 # ---- one run of the daemon, killed or not -------------------------------------
+# With -p each run sees the boot id of the current "boot" ($BOOTF, a new one
+# after every cut: the daemon trusts an unflushed package only within the
+# boot that wrote it) in a private mount namespace; unshare and sh exec,
+# so the pid started is the daemon's (or strace's).  Without -p BOOTED is
+# empty and runs see the machine's boot id.
+BOOTED=()
+new_boot() {
+        BOOTF=$RD/boot_id.$((++BOOTS))
+        cat /proc/sys/kernel/random/uuid > "$BOOTF"
+        BOOTED=(unshare -m sh -c 'mount --bind "$0" /proc/sys/kernel/random/boot_id && exec "$@"' "$BOOTF")
+}
+BOOTS=0
+
 # Each sets RC (exit status), KILLED (1 when our SIGKILL landed), HUNG (1
 # when the run outlived RUN_TIMEOUT) and HOW (what was tried).  Called with
 # 2>/dev/null: bash reports "Killed" jobs on its own stderr.
 
 run_plain() {
         HOW=final KILLED=0 HUNG=0
-        timeout -s KILL "$RUN_TIMEOUT" "$D2P" --config "$CONFIG" --once nightly 2>> "$LOG"
+        timeout -s KILL "$RUN_TIMEOUT" "${BOOTED[@]}" "$D2P" --config "$CONFIG" --once nightly 2>> "$LOG"
         RC=$?
         [ "$RC" = 137 ] && HUNG=1
 }
 
 run_delay() {           # run_delay MS
         HOW="delay:${1}ms" KILLED=0 HUNG=0
-        "$D2P" --config "$CONFIG" --once nightly 2>> "$LOG" &
+        "${BOOTED[@]}" "$D2P" --config "$CONFIG" --once nightly 2>> "$LOG" &
         D_PID=$!
         sleep "$(printf '%d.%03d' $(($1 / 1000)) $(($1 % 1000)))"
         kill -KILL "$D_PID" 2> /dev/null
@@ -214,7 +260,7 @@ run_strace() {          # run_strace SYSCALL N
         # LeakSanitizer cannot work under ptrace and aborts at exit: off in
         # this run only (an ASan build, make check-asan)
         ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
-        timeout -s KILL "$RUN_TIMEOUT" strace -f -qq -o "$RD/strace.out" -e trace="$1" \
+        timeout -s KILL "$RUN_TIMEOUT" "${BOOTED[@]}" strace -f -qq -o "$RD/strace.out" -e trace="$1" \
                 -e inject="$1":signal=KILL:when="$2" "$D2P" --config "$CONFIG" --once nightly 2>> "$LOG"
         RC=$?
         if grep -q 'killed by SIGKILL' "$RD/strace.out"; then
@@ -227,7 +273,7 @@ run_strace() {          # run_strace SYSCALL N
 run_state() {           # run_state INDEX: kill once the saved state is STATES[INDEX] or later
         HOW="state:${STATES[$1]:-final}" KILLED=0 HUNG=0
         local deadline=$((SECONDS + RUN_TIMEOUT)) i
-        "$D2P" --config "$CONFIG" --once nightly 2>> "$LOG" &
+        "${BOOTED[@]}" "$D2P" --config "$CONFIG" --once nightly 2>> "$LOG" &
         D_PID=$!
         while kill -0 "$D_PID" 2> /dev/null; do
                 saved_state
@@ -255,8 +301,8 @@ fail_round() {          # fail_round INVARIANT WHAT
         echo "  seed $SEED, round $ROUND, kill $KILLS of the campaign ($KR in this round)"
         echo "  round: $PARAMS"
         echo "  kills: ${HOWS:-none}"
-        echo "  replay the campaign:  tests/crash-campaign.sh -s $SEED -n $KILLS_WANTED -b $BUILD_ARG"
-        echo "  replay this round:    tests/crash-campaign.sh -s $SEED -r $ROUND -n $(( KR > 0 ? KR : 1 )) -b $BUILD_ARG"
+        echo "  replay the campaign:  tests/crash-campaign.sh $PFLAG-s $SEED -n $KILLS_WANTED -b $BUILD_ARG"
+        echo "  replay this round:    tests/crash-campaign.sh $PFLAG-s $SEED -r $ROUND -n $(( KR > 0 ? KR : 1 )) -b $BUILD_ARG"
         echo "  kept for inspection:  $RD (record, daemon.log, events, state/jobs)"
         echo "--- events"; cat "$RD/events" 2> /dev/null
         echo "--- daemon.log (last 25 lines)"; tail -n 25 "$LOG" 2> /dev/null
@@ -267,6 +313,86 @@ fail_round() {          # fail_round INVARIANT WHAT
         exit 1
 }
 held() { HELD=$((HELD + 1)); }
+
+# ---- power cuts (-p) ------------------------------------------------------------
+
+# What each state a cut left led to, for the summary table: per surviving
+# state, the cuts, those that took the job back to an earlier state than
+# the one it had reached, the next runs that downloaded the package again,
+# and how the rounds ended.
+declare -A CUT_N=() CUT_BACK=() CUT_REDL=() CUT_END=()
+CUTS=0 CUT_KEPT=0 PEND_SURV='' PEND_DL=0
+ROUND_SURVS=()
+
+# settle_cut: attributes the downloads since the last cut to it
+settle_cut() {
+        [ -n "$PEND_SURV" ] || return 0
+        [ "$(count download)" -gt "$PEND_DL" ] && CUT_REDL[$PEND_SURV]=$(( ${CUT_REDL[$PEND_SURV]:-0} + 1 ))
+        PEND_SURV=
+}
+
+# power_cut WHEN [final]: the daemon is dead; unmount, cut (half of the
+# cuts keep a random prefix-closed part of what was pending; "final": the
+# check of invariant 8, only what was synced, not counted in the table),
+# start a new boot, mount what survived.  Sets LIVE (the saved state the
+# daemon saw) and SURV (the one that survived).
+power_cut() {
+        local keep=() idx_l idx_s
+        settle_cut
+        saved_state; LIVE=${S:-none}
+        pc_umount "$MNT" || fail_round 8 "(harness) cannot unmount $MNT after $1"
+        if [ "${2:-}" != final ]; then
+                rnd 2
+                [ "$R" = 1 ] && { rnd 1000000000; keep=(--keep-random "$R"); }
+        fi
+        pc_cut "$DISK" "$SHADOW" "${keep[@]}" > "$RD/cut.out" 2>&1 ||
+                fail_round 8 "(harness) the cut failed: $(cat "$RD/cut.out")"
+        new_boot
+        pc_mount "$DISK" "$SHADOW" "$MNT" || fail_round 8 "(harness) powercutfs did not mount again after $1"
+        saved_state; SURV=${S:-none}
+        [ "${2:-}" = final ] && return 0
+        CUTS=$((CUTS + 1))
+        [ ${#keep[@]} -gt 0 ] && CUT_KEPT=$((CUT_KEPT + 1))
+        CUT_N[$SURV]=$(( ${CUT_N[$SURV]:-0} + 1 ))
+        idx_l=$(state_index "$LIVE") idx_s=$(state_index "$SURV")
+        [ "$idx_s" -lt "$idx_l" ] && CUT_BACK[$SURV]=$(( ${CUT_BACK[$SURV]:-0} + 1 ))
+        PEND_SURV=$SURV PEND_DL=$(count download)
+        ROUND_SURVS+=("$SURV")
+        ev "cut after $1: saved state $LIVE before, $SURV after ($(tr '\n' ' ' < "$RD/cut.out"))"
+}
+
+# The table of the summary.
+cut_table() {
+        local st
+        echo
+        echo "power cuts: $CUTS ($CUT_KEPT keeping a random part of the pending writes, the others only what was synced)"
+        printf '| %-23s | %5s | %-27s | %-22s | %-39s |\n' "state left by the cut" cuts \
+                "back to an earlier state" "next run downloaded" "rounds then ended"
+        printf '|%s|%s|%s|%s|%s|\n' "-------------------------" "-------" "-----------------------------" \
+                "------------------------" "-----------------------------------------"
+        for st in none "${STATES[@]}" succeeded failed cancelled; do
+                [ -n "${CUT_N[$st]:-}" ] || continue
+                printf '| %-23s | %5d | %-27s | %-22s | %-39s |\n' "$st" "${CUT_N[$st]}" "${CUT_BACK[$st]:-0}" \
+                        "${CUT_REDL[$st]:-0}" "$(echo ${CUT_END[$st]:-})"
+        done
+}
+# end_cuts OUTCOME: the round's cuts led to OUTCOME ("succeeded", "dry-run-rejected", ...)
+end_cuts() {
+        local st k
+        declare -A seen=()
+        settle_cut
+        for st in "${ROUND_SURVS[@]}"; do
+                [ -n "${seen[$st]:-}" ] && continue
+                seen[$st]=1
+                k=$(grep -o "$1=[0-9]*" <<< "${CUT_END[$st]:-}")
+                if [ -n "$k" ]; then
+                        CUT_END[$st]=${CUT_END[$st]/$k/$1=$(( ${k#*=} + 1 ))}
+                else
+                        CUT_END[$st]="${CUT_END[$st]:-}${CUT_END[$st]:+ }$1=1"
+                fi
+        done
+        ROUND_SURVS=()
+}
 ev() { echo "$*" >> "$RD/events"; }
 
 check_files_readable() {        # invariant 5
@@ -372,7 +498,7 @@ check_end() {                   # every invariant, the mock stopped (its record 
 
 # ---- the campaign --------------------------------------------------------------
 
-echo "crash campaign: seed $SEED, $KILLS_WANTED kills, build $BUILD_ARG, from round $FIRST_ROUND$([ "$BUDGET" -gt 0 ] && echo ", at most ${BUDGET}s")"
+echo "crash campaign$([ "$POWERCUT" = 1 ] && echo " with power cuts"): seed $SEED, $KILLS_WANTED kills, build $BUILD_ARG, from round $FIRST_ROUND$([ "$BUDGET" -gt 0 ] && echo ", at most ${BUDGET}s")"
 KILLS=0 ROUND=$((FIRST_ROUND - 1)) START=$SECONDS
 PKG_LEFT=0 TEMP_LEFT=0 NOKILL=0
 declare -A METHOD_KILLS=()
@@ -388,6 +514,12 @@ while [ "$KILLS" -lt "$KILLS_WANTED" ]; do
         RD=$W/round-$ROUND RECORD=$W/round-$ROUND/record STATE=$W/round-$ROUND/state
         CONFIG=$W/round-$ROUND/dev2prodd.yaml LOG=$W/round-$ROUND/daemon.log
         mkdir -p "$RD"
+        if [ "$POWERCUT" = 1 ]; then
+                DISK=$RD/disk SHADOW=$RD/shadow MNT=$RD/mnt STATE=$RD/mnt/state
+                mkdir -p "$DISK" "$MNT"
+                new_boot
+                pc_mount "$DISK" "$SHADOW" "$MNT" || { KEEP=$RD; echo "crash-campaign: powercutfs did not mount"; exit 1; }
+        fi
 
         # the round's server
         rnd 4; polls=$R
@@ -462,6 +594,7 @@ while [ "$KILLS" -lt "$KILLS_WANTED" ]; do
                 fi
                 KILLS=$((KILLS + 1)) KR=$((KR + 1))
                 METHOD_KILLS[${HOW%%:*}]=$(( ${METHOD_KILLS[${HOW%%:*}]:-0} + 1 ))
+                [ "$POWERCUT" = 1 ] && power_cut "kill $KR ($HOW)"
                 saved_state; at=${S:-none}
                 [ "$at" = import ] && IMPORT_KILL=1
                 HOWS+="${HOWS:+ }$HOW@$at"
@@ -484,8 +617,22 @@ while [ "$KILLS" -lt "$KILLS_WANTED" ]; do
                 [ "$RC" -gt 3 ] && fail_round 1 "the final run of dev2prodd ended with status $RC: a crash? $(tail -n 3 "$LOG")"
                 FINAL_RC=$RC
         fi
+        if [ "$POWERCUT" = 1 ]; then
+                # 8: what the last run left must be durable
+                saved_state; before=${S:-none}
+                power_cut "the last run" final
+                [ "$SURV" = "$before" ] ||
+                        fail_round 8 "the job's state was $before when the run ended, $SURV after a power cut"
+                held
+        fi
         mock_stop
         check_end
+        if [ "$POWERCUT" = 1 ]; then
+                f=$(jget failure)
+                end_cuts "$(jget state | sed 's/^failed$//')${f}"
+                pc_umount "$MNT"
+                STATE=$DISK/state       # for the round's line below
+        fi
         # oddities, not violations: leftovers of a kill after the job ended
         compgen -G "$STATE/jobs/*.pkg" > /dev/null && { PKG_LEFT=$((PKG_LEFT + 1)); ev "leftover package file"; }
         compgen -G "$STATE/jobs/.#*" > /dev/null && { TEMP_LEFT=$((TEMP_LEFT + 1)); ev "leftover temp file"; }
@@ -503,5 +650,6 @@ echo "kills by method: delay=${METHOD_KILLS[delay]:-0} strace=${METHOD_KILLS[str
      "runs that ran through their kill point: $NOKILL"
 echo "rounds ending with a leftover .pkg: $PKG_LEFT, with a leftover temp job file: $TEMP_LEFT"
 echo "time: ${elapsed}s ($(( elapsed > 0 ? KILLS * 60 / elapsed : KILLS )) kills per minute)"
+[ "$POWERCUT" = 1 ] && cut_table
 echo "kills: $KILLS, rounds: $((ROUND - FIRST_ROUND + 1)), invariant checks held: $HELD"
 echo "seed: $SEED"
