@@ -29,6 +29,7 @@ struct promo {
         uint64_t moved_bytes;
         struct ended *ended;
         size_t n_ended;
+        bool moved;             /* metrics_configure() took it over: not freed here */
 };
 
 /* What was logged last for a kind of write: each distinct error once,
@@ -58,6 +59,8 @@ struct metrics {
 static const char *const watched_results[] = { "succeeded", "import-outcome-unknown" };
 
 static void promo_done(struct promo *p) {
+        if (p->moved)
+                return;
         free(p->name);
         for (size_t i = 0; i < p->n_ended; i++)
                 free(p->ended[i].result);
@@ -240,7 +243,7 @@ void metrics_configure(struct metrics *m, const struct config *c, uint64_t now_u
                 struct promo *old = find(m->promos, m->n_promos, c->promotions[i].name);
                 if (old) {
                         v[i] = *old;
-                        *old = (struct promo) {};       /* moved: old->name NULL marks it */
+                        old->moved = true;      /* its name stays: the search goes on in this array */
                         kept++;
                 } else {
                         v[i] = (struct promo) { .name = xstrdup(c->promotions[i].name),

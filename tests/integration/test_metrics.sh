@@ -8,7 +8,7 @@
 # gauges move while jobs run and wait, the last success survives a
 # restart while the counters start again, a reload drops a removed
 # promotion, and a folder that cannot be written fails no job and is
-# logged once.
+# logged once.  --once writes the file at its end.
 . "$(dirname "$0")/../lib.sh"
 NODE_EXPORTER=$(command -v prometheus-node-exporter || true)
 PROMTOOL=$(command -v promtool || true)
@@ -211,4 +211,13 @@ check "it holds the three jobs since the restart" \
         test "$(value 'dev2prodd_jobs_ended_total{promotion="nightly",result="succeeded"}')" = 3
 
 daemon_stop
+
+echo "# --once writes it too, as a daemon that lived for one job"
+before=$(value 'dev2prodd_last_success_timestamp_seconds{promotion="nightly"}')
+expect_rc 0 "dev2prodd --once nightly" run_once nightly
+once_id=$(basename "$(ls -t "$STATE"/jobs/nightly-*.json | head -1)" .json)
+check "its success is the last success" test "$(value 'dev2prodd_last_success_timestamp_seconds{promotion="nightly"}')" = \
+        "$(seconds_of_usec "$(finished "$once_id")")" -a "$before" != "$(seconds_of_usec "$(finished "$once_id")")"
+check "its one ending counted" test "$(value 'dev2prodd_jobs_ended_total{promotion="nightly",result="succeeded"}')" = 1
+check "nothing running after it" test "$(value dev2prodd_jobs_running)" = 0
 finish
