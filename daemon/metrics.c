@@ -302,29 +302,49 @@ static void put_seconds(FILE *f, uint64_t usec) {
         fprintf(f, " %" PRIu64 ".%03u\n", (uint64_t) (usec / USEC_PER_SEC), (unsigned) (usec % USEC_PER_SEC / 1000));
 }
 
-/* One series per promotion for which value() gives one. */
+/* The series per promotion: one each for which value() gives one. */
 typedef bool (*value_fn)(const struct promo *p, uint64_t *ret);
-
-static void per_promotion(FILE *f, const struct metrics *m, const char *name, value_fn value, bool seconds) {
-        for (size_t i = 0; i < m->n_promos; i++) {
-                uint64_t u;
-                if (!value(&m->promos[i], &u))
-                        continue;
-                fprintf(f, "%s{promotion=\"", name);
-                put_label(f, m->promos[i].name);
-                fputs("\"}", f);
-                if (seconds)
-                        put_seconds(f, u);
-                else
-                        fprintf(f, " %" PRIu64 "\n", u);
-        }
-}
 
 static bool v_first_seen(const struct promo *p, uint64_t *r) { return (*r = p->first_seen_usec) != 0; }
 static bool v_success(const struct promo *p, uint64_t *r) { return (*r = p->last_success_usec) != 0; }
 static bool v_failure(const struct promo *p, uint64_t *r) { return (*r = p->last_failure_usec) != 0; }
 static bool v_duration(const struct promo *p, uint64_t *r) { return (*r = p->last_duration_usec) != UINT64_MAX; }
 static bool v_moved(const struct promo *p, uint64_t *r) { *r = p->moved_bytes; return true; }
+
+static const struct per_promotion {
+        const char *name, *type, *help;
+        value_fn value;
+        bool seconds;           /* the value is microseconds, written as seconds */
+} per_promotion[] = {
+        { "dev2prodd_promotion_first_seen_timestamp_seconds", "gauge",
+          "When the promotion was first configured with metrics_file set, in seconds since the epoch.",
+          v_first_seen, true },
+        { "dev2prodd_last_success_timestamp_seconds", "gauge",
+          "When the promotion's last succeeded job ended, in seconds since the epoch.", v_success, true },
+        { "dev2prodd_last_failure_timestamp_seconds", "gauge",
+          "When the promotion's last failed or cancelled job ended, in seconds since the epoch.", v_failure, true },
+        { "dev2prodd_last_duration_seconds", "gauge",
+          "How long the promotion's last ended job ran, from its first step to its end.", v_duration, true },
+        { "dev2prodd_moved_bytes_total", "counter",
+          "Package bytes downloaded from the source and uploaded to the target since the daemon started.",
+          v_moved, false },
+};
+
+static void put_per_promotion(FILE *f, const struct metrics *m, const struct per_promotion *s) {
+        family(f, s->name, s->type, s->help);
+        for (size_t i = 0; i < m->n_promos; i++) {
+                uint64_t u;
+                if (!s->value(&m->promos[i], &u))
+                        continue;
+                fprintf(f, "%s{promotion=\"", s->name);
+                put_label(f, m->promos[i].name);
+                fputs("\"}", f);
+                if (s->seconds)
+                        put_seconds(f, u);
+                else
+                        fprintf(f, " %" PRIu64 "\n", u);
+        }
+}
 
 char *metrics_render(const struct metrics *m) {
         char *text = NULL;
@@ -346,19 +366,8 @@ char *metrics_render(const struct metrics *m) {
                "Jobs waiting for a free slot (max_parallel) or for their target tenant.");
         fprintf(f, "dev2prodd_jobs_queued %u\n", m->queued);
 
-        family(f, "dev2prodd_promotion_first_seen_timestamp_seconds", "gauge",
-               "When the promotion was first configured with metrics_file set, in seconds since the epoch.");
-        per_promotion(f, m, "dev2prodd_promotion_first_seen_timestamp_seconds", v_first_seen, true);
-        family(f, "dev2prodd_last_success_timestamp_seconds", "gauge",
-               "When the promotion's last succeeded job ended, in seconds since the epoch.");
-        per_promotion(f, m, "dev2prodd_last_success_timestamp_seconds", v_success, true);
-        family(f, "dev2prodd_last_failure_timestamp_seconds", "gauge",
-               "When the promotion's last failed or cancelled job ended, in seconds since the epoch.");
-        per_promotion(f, m, "dev2prodd_last_failure_timestamp_seconds", v_failure, true);
-        family(f, "dev2prodd_last_duration_seconds", "gauge",
-               "How long the promotion's last ended job ran, from its first step to its end.");
-        per_promotion(f, m, "dev2prodd_last_duration_seconds", v_duration, true);
-
+        for (size_t i = 0; i < ELEMENTSOF(per_promotion); i++)
+                put_per_promotion(f, m, &per_promotion[i]);
         family(f, "dev2prodd_jobs_ended_total", "counter",
                "Jobs ended since the daemon started, by result (succeeded, cancelled or the failure code).");
         for (size_t i = 0; i < m->n_promos; i++)
@@ -369,9 +378,6 @@ char *metrics_render(const struct metrics *m) {
                         put_label(f, m->promos[i].ended[k].result);
                         fprintf(f, "\"} %" PRIu64 "\n", m->promos[i].ended[k].n);
                 }
-        family(f, "dev2prodd_moved_bytes_total", "counter",
-               "Package bytes downloaded from the source and uploaded to the target since the daemon started.");
-        per_promotion(f, m, "dev2prodd_moved_bytes_total", v_moved, false);
         if (fclose(f) != 0)
                 abort();
         return text;
