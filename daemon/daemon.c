@@ -570,7 +570,7 @@ int daemon_run(struct config *c) {
         d.engine.job_finished = on_job_finished;
         d.engine.job_changed = on_job_changed;
         d.engine.userdata = &d;
-        d.metrics = metrics_new(c->state_directory, DEV2PROD_VERSION, now_realtime_usec());
+        d.metrics = metrics_new(d.event, c->state_directory, DEV2PROD_VERSION, now_realtime_usec());
         metrics_configure(d.metrics, c, now_realtime_usec());
 
         sigemptyset(&mask);

@@ -11,6 +11,13 @@
 #include "log.h"
 #include "metrics.h"
 
+/* At most one write of the file (and of the summary) per this interval.
+ * The file is rendered whole: with 10,000 promotions that is 2.8 MB and
+ * 100-150 ms on the 2-core VM of BENCHMARKS.md, so a burst of job ends
+ * written one by one would hold the loop for seconds; a scrape comes every
+ * 15 s or more anyway. */
+#define WRITE_INTERVAL_USEC USEC_PER_SEC
+
 #define SUMMARY_NAME "metrics-summary"
 #define SUMMARY_HEADER "# dev2prodd metrics summary 1: promotion first_seen last_success last_failure " \
                        "last_duration (microseconds, - for none)\n"
@@ -47,9 +54,17 @@ struct metrics {
         struct promo *promos;   /* sorted by name (bsearch: 10,000 promotions) */
         size_t n_promos;
         unsigned running, queued;
-        bool written;           /* the file holds what the numbers say */
+        /* Writes are coalesced: at most one a second, from a timer of the
+         * loop (see metrics_update()); without a loop, at once. */
+        sd_event_source *timer;
+        uint64_t last_write_usec;       /* CLOCK_MONOTONIC */
+        bool file_dirty;                /* the file is behind the numbers */
+        bool summary_dirty;             /* the summary is behind the kept times */
         struct once file_log, summary_log;
 };
+
+static void flush(struct metrics *m);
+static int on_timer(sd_event_source *s, uint64_t usec, void *userdata);
 
 /* The results the shipped alert rules watch start at 0 for every
  * promotion: increase() cannot see a counter's first value, so a series
@@ -195,8 +210,12 @@ static void save_summary(struct metrics *m) {
 
 /* ---- life ------------------------------------------------------------------ */
 
-struct metrics *metrics_new(const char *state_directory, const char *version, uint64_t start_usec) {
+struct metrics *metrics_new(sd_event *event, const char *state_directory, const char *version, uint64_t start_usec) {
         struct metrics *m = xcalloc(1, sizeof *m);
+        if (event && sd_event_add_time(event, &m->timer, CLOCK_MONOTONIC, 0, 50 * USEC_PER_MSEC, on_timer, m) >= 0)
+                sd_event_source_set_enabled(m->timer, SD_EVENT_OFF);
+        else
+                m->timer = NULL;        /* written at once, then */
         m->summary_path = xasprintf("%s/%s", state_directory, SUMMARY_NAME);
         m->version = xstrdup(version);
         m->start_usec = start_usec;
@@ -207,6 +226,8 @@ struct metrics *metrics_new(const char *state_directory, const char *version, ui
 void metrics_free(struct metrics *m) {
         if (!m)
                 return;
+        flush(m);               /* what is behind, e.g. the last job's end at a stop */
+        sd_event_source_disable_unref(m->timer);
         for (size_t i = 0; i < m->n_promos; i++)
                 promo_done(&m->promos[i]);
         free(m->promos);
@@ -271,10 +292,9 @@ void metrics_configure(struct metrics *m, const struct config *c, uint64_t now_u
                         remove_stale_temps(m->file);
         }
         /* no metrics_file: nothing reads the summary either; it is kept
-         * as it is for the day metrics_file is set again */
-        if (changed && m->file)
-                save_summary(m);
-        m->written = false;
+         * as it is for the day metrics_file is set again (flush()) */
+        m->summary_dirty |= changed;
+        m->file_dirty = true;
 }
 
 /* ---- the text format ---------------------------------------------------- */
@@ -447,6 +467,7 @@ static void job_ended(struct metrics *m, const struct job *j) {
         if (!p)
                 return;         /* removed from the configuration while it ran */
         ended_of(p, result_of(j))->n++;
+        m->summary_dirty = true;
         p->moved_bytes += moved_bytes(j);
         /* never back: a job resolved later keeps its end time */
         if (j->state == JOB_SUCCEEDED)
@@ -454,24 +475,64 @@ static void job_ended(struct metrics *m, const struct job *j) {
         else
                 p->last_failure_usec = MAX(p->last_failure_usec, end);
         p->last_duration_usec = end > start ? end - start : 0;
-        save_summary(m);
 }
 
-void metrics_update(struct metrics *m, const struct job *ended, unsigned running, unsigned queued) {
+/* Writes what is behind: the summary first (it is the record), then the
+ * file.  A file that could not be written stays behind and is tried again
+ * at the next update. */
+static void flush(struct metrics *m) {
         _cleanup_free_ char *text = NULL;
         const char *step = NULL;
         int r;
 
         if (!m->file)
                 return;
-        if (ended && job_state_is_final(ended->state))
-                job_ended(m, ended);
-        else if (m->written && running == m->running && queued == m->queued)
-                return;         /* a transition that changes nothing here */
-        m->running = running;
-        m->queued = queued;
+        if (m->summary_dirty) {
+                save_summary(m);
+                m->summary_dirty = false;       /* a failure is logged; the next ending tries again */
+        }
+        if (!m->file_dirty)
+                return;
         text = metrics_render(m);
         r = write_metrics(m->file, text, &step);
         log_once(&m->file_log, r, step, m->file);
-        m->written = r >= 0;
+        m->file_dirty = r < 0;
+        m->last_write_usec = now_monotonic_usec();
+}
+
+static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        flush(userdata);
+        return 0;
+}
+
+/* The first write after start comes from the loop too, so it never
+ * delays READY=1 (which is sent before the loop runs). */
+static void schedule_flush(struct metrics *m) {
+        int enabled = SD_EVENT_OFF;
+
+        if (!m->timer) {
+                flush(m);
+                return;
+        }
+        sd_event_source_get_enabled(m->timer, &enabled);
+        if (enabled != SD_EVENT_OFF)
+                return;
+        sd_event_source_set_time(m->timer, MAX(now_monotonic_usec(), m->last_write_usec + WRITE_INTERVAL_USEC));
+        sd_event_source_set_enabled(m->timer, SD_EVENT_ONESHOT);
+}
+
+void metrics_update(struct metrics *m, const struct job *ended, unsigned running, unsigned queued) {
+        if (!m->file)
+                return;
+        if (ended && job_state_is_final(ended->state)) {
+                job_ended(m, ended);
+                m->file_dirty = true;
+        }
+        if (running != m->running || queued != m->queued) {
+                m->running = running;
+                m->queued = queued;
+                m->file_dirty = true;
+        }
+        if (m->file_dirty || m->summary_dirty)
+                schedule_flush(m);
 }

@@ -17,6 +17,7 @@
 #define DEV2PROD_METRICS_H
 
 #include <stdint.h>
+#include <systemd/sd-event.h>
 
 struct config;
 struct job;
@@ -24,8 +25,11 @@ struct metrics;
 
 /* Reads {state_directory}/metrics-summary (missing: an empty start;
  * unreadable: logged, an empty start).  start_usec is the daemon's start
- * (realtime), version its build's. */
-struct metrics *metrics_new(const char *state_directory, const char *version, uint64_t start_usec);
+ * (realtime), version its build's.  With an event loop, writes are
+ * coalesced to at most one a second by a timer on it; without (NULL),
+ * each update writes at once. */
+struct metrics *metrics_new(sd_event *event, const char *state_directory, const char *version, uint64_t start_usec);
+/* Writes what is still behind, then frees. */
 void metrics_free(struct metrics *m);
 
 /* At start and at every reload: c->metrics_file is where to write (NULL:
@@ -36,7 +40,8 @@ void metrics_configure(struct metrics *m, const struct config *c, uint64_t now_u
 
 /* After a job transition: running and queued jobs now, and ended, a job
  * that has just ended (or NULL).  Writes the file when something in it
- * changed, and the summary when an ending changed what it keeps. */
+ * changed (or a write failed before), and the summary when an ending
+ * changed what it keeps. */
 void metrics_update(struct metrics *m, const struct job *ended, unsigned running, unsigned queued);
 
 /* The text format as it would be written (for the tests); free() it. */

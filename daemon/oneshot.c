@@ -115,7 +115,7 @@ int oneshot_run(const struct config *c, const char *name) {
          * never run at once (the lock above), and a setup that runs its
          * promotions from timers with --once gets the same series and
          * alerts as one with the daemon. */
-        e.userdata = metrics = metrics_new(c->state_directory, DEV2PROD_VERSION, now_realtime_usec());
+        e.userdata = metrics = metrics_new(NULL, c->state_directory, DEV2PROD_VERSION, now_realtime_usec());
         metrics_configure(metrics, c, now_realtime_usec());
 
         j = NULL;

@@ -56,7 +56,7 @@ static char *file_text(void) {
 START_TEST(render) {
         struct promotion p[] = { { .name = "nightly" }, { .name = "alpha" } };
         struct config c = config_of(p, 2, prom);
-        struct metrics *m = metrics_new(dir, "1.0\"x\\y\nz", 1796000000123456ULL);
+        struct metrics *m = metrics_new(NULL, dir, "1.0\"x\\y\nz", 1796000000123456ULL);
         struct job ok = ended("nightly", JOB_SUCCEEDED, NULL, 1796000100000000ULL, 1796000112345678ULL);
         struct job odd = ended("alpha", JOB_FAILED, "we\"ird\\\ncode", 1796000200000000ULL, 1796000201000000ULL);
         char *t;
@@ -104,7 +104,7 @@ END_TEST
 START_TEST(gauges_only_when_changed) {
         struct promotion p[] = { { .name = "a" } };
         struct config c = config_of(p, 1, prom);
-        struct metrics *m = metrics_new(dir, "1", 1);
+        struct metrics *m = metrics_new(NULL, dir, "1", 1);
 
         metrics_configure(m, &c, 1);
         metrics_update(m, NULL, 1, 0);
@@ -120,7 +120,7 @@ END_TEST
 START_TEST(restart_and_reload) {
         struct promotion p[] = { { .name = "a" }, { .name = "b" } };
         struct config c = config_of(p, 2, prom);
-        struct metrics *m = metrics_new(dir, "1", 1);
+        struct metrics *m = metrics_new(NULL, dir, "1", 1);
         struct job ok = ended("a", JOB_SUCCEEDED, NULL, 5000000, 7500000);
         struct job bad = ended("b", JOB_CANCELLED, NULL, 6000000, 9000000);
         char *t;
@@ -131,7 +131,7 @@ START_TEST(restart_and_reload) {
         metrics_free(m);
 
         /* a restart: the times come back, the counters start at 0 */
-        m = metrics_new(dir, "1", 2);
+        m = metrics_new(NULL, dir, "1", 2);
         metrics_configure(m, &c, 99000000);
         t = metrics_render(m);
         ck_assert(has_line(t, "dev2prodd_last_success_timestamp_seconds{promotion=\"a\"} 7.500"));
@@ -155,7 +155,7 @@ START_TEST(restart_and_reload) {
         metrics_free(m);
 
         /* the summary of the reload is what the next start reads */
-        m = metrics_new(dir, "1", 3);
+        m = metrics_new(NULL, dir, "1", 3);
         metrics_configure(m, &c2, 50000000);
         t = metrics_render(m);
         ck_assert(has_line(t, "dev2prodd_promotion_first_seen_timestamp_seconds{promotion=\"c\"} 42.000"));
@@ -176,7 +176,7 @@ START_TEST(damaged_summary) {
         f = fopen(path, "w");
         fputs("# header\nb 1 x 3 4\na 1000000 2000000 - -\ngarbage\n", f);
         fclose(f);
-        struct metrics *m = metrics_new(dir, "1", 1);
+        struct metrics *m = metrics_new(NULL, dir, "1", 1);
         metrics_configure(m, &c, 5000000);
         t = metrics_render(m);
         ck_assert(has_line(t, "dev2prodd_last_success_timestamp_seconds{promotion=\"a\"} 2.000"));
@@ -193,7 +193,7 @@ END_TEST
 START_TEST(no_file_no_write) {
         struct promotion p[] = { { .name = "a" } };
         struct config c = config_of(p, 1, NULL);
-        struct metrics *m = metrics_new(dir, "1", 1);
+        struct metrics *m = metrics_new(NULL, dir, "1", 1);
         struct job ok = ended("a", JOB_SUCCEEDED, NULL, 5000000, 7500000);
         char path[300];
 
