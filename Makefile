@@ -26,7 +26,7 @@ TEST_PC := libmicrohttpd check
 BUILD_DEBS := build-essential pkg-config libcurl4-openssl-dev libyajl-dev \
               libyaml-dev libsystemd-dev
 TEST_DEBS  := libmicrohttpd-dev check strace mandoc openssl procps curl tzdata valgrind nghttp2-server \
-              python3 prometheus-node-exporter prometheus
+              python3 prometheus-node-exporter prometheus acl
 
 # Installs what is missing, once per build tree (stamp files).
 define need_debs
