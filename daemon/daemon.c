@@ -127,9 +127,15 @@ static size_t queued(const struct daemon *d) {
 /* Running = started jobs that are not waiting for their target tenant
  * (engine_target_acquire); queued = those, and the jobs waiting for a slot
  * (max_parallel): both are waits an operator may want to see. */
-static void feed_metrics(struct daemon *d, const struct job *ended) {
+static void metrics_gauges(void *userdata, unsigned *ret_running, unsigned *ret_queued) {
+        struct daemon *d = userdata;
         unsigned tenant_wait = (unsigned) MIN((size_t) d->running, d->engine.n_waiting);
-        metrics_update(d->metrics, ended, d->running - tenant_wait, (unsigned) queued(d) + tenant_wait);
+        *ret_running = d->running - tenant_wait;
+        *ret_queued = (unsigned) queued(d) + tenant_wait;
+}
+
+static void feed_metrics(struct daemon *d, const struct job *ended) {
+        metrics_update(d->metrics, ended);
 }
 
 /* Creates a job; the caller has checked that none is active and calls
@@ -570,7 +576,7 @@ int daemon_run(struct config *c) {
         d.engine.job_finished = on_job_finished;
         d.engine.job_changed = on_job_changed;
         d.engine.userdata = &d;
-        d.metrics = metrics_new(d.event, c->state_directory, DEV2PROD_VERSION, now_realtime_usec());
+        d.metrics = metrics_new(d.event, c->state_directory, DEV2PROD_VERSION, now_realtime_usec(), metrics_gauges, &d);
         metrics_configure(d.metrics, c, now_realtime_usec());
 
         sigemptyset(&mask);

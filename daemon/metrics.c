@@ -53,7 +53,9 @@ struct metrics {
         char *file;             /* metrics_file, or NULL */
         struct promo *promos;   /* sorted by name (bsearch: 10,000 promotions) */
         size_t n_promos;
-        unsigned running, queued;
+        unsigned running, queued;       /* as last asked (gauges()) */
+        metrics_gauges_fn gauges;
+        void *gauges_userdata;
         /* Writes are coalesced: at most one a second, from a timer of the
          * loop (see metrics_update()); without a loop, at once. */
         sd_event_source *timer;
@@ -210,8 +212,11 @@ static void save_summary(struct metrics *m) {
 
 /* ---- life ------------------------------------------------------------------ */
 
-struct metrics *metrics_new(sd_event *event, const char *state_directory, const char *version, uint64_t start_usec) {
+struct metrics *metrics_new(sd_event *event, const char *state_directory, const char *version, uint64_t start_usec,
+                            metrics_gauges_fn gauges, void *userdata) {
         struct metrics *m = xcalloc(1, sizeof *m);
+        m->gauges = gauges;
+        m->gauges_userdata = userdata;
         if (event && sd_event_add_time(event, &m->timer, CLOCK_MONOTONIC, 0, 50 * USEC_PER_MSEC, on_timer, m) >= 0)
                 sd_event_source_set_enabled(m->timer, SD_EVENT_OFF);
         else
@@ -226,7 +231,14 @@ struct metrics *metrics_new(sd_event *event, const char *state_directory, const 
 void metrics_free(struct metrics *m) {
         if (!m)
                 return;
-        flush(m);               /* what is behind, e.g. the last job's end at a stop */
+        /* what is behind, e.g. the last job's end at a stop; after a stop
+         * nothing runs (the jobs are suspended, they resume at the next
+         * start), and the caller's gauges may be gone already */
+        m->gauges = NULL;
+        if (m->running || m->queued)
+                m->file_dirty = true;
+        m->running = m->queued = 0;
+        flush(m);
         sd_event_source_disable_unref(m->timer);
         for (size_t i = 0; i < m->n_promos; i++)
                 promo_done(&m->promos[i]);
@@ -487,6 +499,15 @@ static void flush(struct metrics *m) {
 
         if (!m->file)
                 return;
+        if (m->gauges) {
+                unsigned running = 0, queued = 0;
+                m->gauges(m->gauges_userdata, &running, &queued);
+                if (running != m->running || queued != m->queued) {
+                        m->running = running;
+                        m->queued = queued;
+                        m->file_dirty = true;
+                }
+        }
         if (m->summary_dirty) {
                 save_summary(m);
                 m->summary_dirty = false;       /* a failure is logged; the next ending tries again */
@@ -521,18 +542,15 @@ static void schedule_flush(struct metrics *m) {
         sd_event_source_set_enabled(m->timer, SD_EVENT_ONESHOT);
 }
 
-void metrics_update(struct metrics *m, const struct job *ended, unsigned running, unsigned queued) {
+/* The gauges are asked for when the write comes, from the loop: by then
+ * the transition that called this is complete (a job that entered a
+ * dry run and found its target tenant taken is queued, not running). */
+void metrics_update(struct metrics *m, const struct job *ended) {
         if (!m->file)
                 return;
         if (ended && job_state_is_final(ended->state)) {
                 job_ended(m, ended);
                 m->file_dirty = true;
         }
-        if (running != m->running || queued != m->queued) {
-                m->running = running;
-                m->queued = queued;
-                m->file_dirty = true;
-        }
-        if (m->file_dirty || m->summary_dirty)
-                schedule_flush(m);
+        schedule_flush(m);
 }

@@ -23,13 +23,18 @@ struct config;
 struct job;
 struct metrics;
 
+/* How many jobs run and wait now (asked before each write). */
+typedef void (*metrics_gauges_fn)(void *userdata, unsigned *ret_running, unsigned *ret_queued);
+
 /* Reads {state_directory}/metrics-summary (missing: an empty start;
  * unreadable: logged, an empty start).  start_usec is the daemon's start
  * (realtime), version its build's.  With an event loop, writes are
  * coalesced to at most one a second by a timer on it; without (NULL),
- * each update writes at once. */
-struct metrics *metrics_new(sd_event *event, const char *state_directory, const char *version, uint64_t start_usec);
-/* Writes what is still behind, then frees. */
+ * each update writes at once.  gauges may be NULL (both 0). */
+struct metrics *metrics_new(sd_event *event, const char *state_directory, const char *version, uint64_t start_usec,
+                            metrics_gauges_fn gauges, void *userdata);
+/* Writes what is still behind, with nothing running or queued (a
+ * stopped daemon runs nothing), then frees; gauges is not called. */
 void metrics_free(struct metrics *m);
 
 /* At start and at every reload: c->metrics_file is where to write (NULL:
@@ -38,11 +43,11 @@ void metrics_free(struct metrics *m);
  * new ones are first seen now.  The next metrics_update writes. */
 void metrics_configure(struct metrics *m, const struct config *c, uint64_t now_usec);
 
-/* After a job transition: running and queued jobs now, and ended, a job
- * that has just ended (or NULL).  Writes the file when something in it
- * changed (or a write failed before), and the summary when an ending
- * changed what it keeps. */
-void metrics_update(struct metrics *m, const struct job *ended, unsigned running, unsigned queued);
+/* After a job transition; ended is a job that has just ended, or NULL.
+ * Writes the file when something in it changed (the gauges included, or a
+ * write failed before), and the summary when an ending changed what it
+ * keeps. */
+void metrics_update(struct metrics *m, const struct job *ended);
 
 /* The text format as it would be written (for the tests); free() it. */
 char *metrics_render(const struct metrics *m);

@@ -61,7 +61,7 @@ static int exit_code;
 
 static void on_finished(struct engine *e, struct job *j) {
         exit_code = j->state == JOB_SUCCEEDED ? EXIT_JOB_OK : EXIT_JOB_FAILED;
-        metrics_update(e->userdata, j, 0, 0);
+        metrics_update(e->userdata, j);
         sd_event_exit(e->event, exit_code);
 }
 
@@ -115,7 +115,7 @@ int oneshot_run(const struct config *c, const char *name) {
          * never run at once (the lock above), and a setup that runs its
          * promotions from timers with --once gets the same series and
          * alerts as one with the daemon. */
-        e.userdata = metrics = metrics_new(NULL, c->state_directory, DEV2PROD_VERSION, now_realtime_usec());
+        e.userdata = metrics = metrics_new(NULL, c->state_directory, DEV2PROD_VERSION, now_realtime_usec(), NULL, NULL);
         metrics_configure(metrics, c, now_realtime_usec());
 
         j = NULL;

@@ -106,6 +106,19 @@ check "one running, one queued" one_queued
 check "the cancelled job is counted" wait_value 'dev2prodd_jobs_ended_total{promotion="nightly",result="cancelled"}' 1
 check "both end: nothing runs" both_ended
 
+echo "# queued for the target tenant (max_parallel: 2, both into prod)"
+sed -i 's/^max_parallel: 1$/max_parallel: 2/' "$CONFIG"
+kill -HUP "$D_PID"
+wait_for "$T/daemon.log" "configuration reloaded" > /dev/null
+mock_fault "dryrun_status:hang:1"
+hung=$("$CTL" --config "$CONFIG" run nightly | grep -o 'nightly-[0-9TZ-]*' | head -1)
+wait_for "$RECORD" "fault=hang" > /dev/null
+"$CTL" --config "$CONFIG" run second > /dev/null
+check "the second job waits for tenant prod" wait_for "$T/daemon.log" "waiting: another job is dry-running or importing into tenant prod"
+check "one running, one queued" one_queued
+"$CTL" --config "$CONFIG" cancel "$hung" > /dev/null
+check "then it runs and ends" wait_value 'dev2prodd_jobs_ended_total{promotion="second",result="succeeded"}' 2 30
+
 echo "# node_exporter serves it"
 port=$(free_port)
 "$NODE_EXPORTER" --web.listen-address="127.0.0.1:$port" --collector.disable-defaults --collector.textfile \

@@ -38,6 +38,18 @@ static struct job ended(char *promotion, enum job_state state, char *failure, ui
         return j;
 }
 
+/* what the "daemon" reports as running and queued */
+static unsigned g_running, g_queued;
+static void gauges(void *userdata, unsigned *ret_running, unsigned *ret_queued) {
+        *ret_running = g_running;
+        *ret_queued = g_queued;
+}
+static void update(struct metrics *m, const struct job *ended, unsigned running, unsigned queued) {
+        g_running = running;
+        g_queued = queued;
+        metrics_update(m, ended);
+}
+
 static bool has_line(const char *text, const char *line) {
         size_t n = strlen(line);
         for (const char *p = text; (p = strstr(p, line)); p += n)
@@ -56,15 +68,15 @@ static char *file_text(void) {
 START_TEST(render) {
         struct promotion p[] = { { .name = "nightly" }, { .name = "alpha" } };
         struct config c = config_of(p, 2, prom);
-        struct metrics *m = metrics_new(NULL, dir, "1.0\"x\\y\nz", 1796000000123456ULL);
+        struct metrics *m = metrics_new(NULL, dir, "1.0\"x\\y\nz", 1796000000123456ULL, gauges, NULL);
         struct job ok = ended("nightly", JOB_SUCCEEDED, NULL, 1796000100000000ULL, 1796000112345678ULL);
         struct job odd = ended("alpha", JOB_FAILED, "we\"ird\\\ncode", 1796000200000000ULL, 1796000201000000ULL);
         char *t;
 
         metrics_configure(m, &c, 1796000000000000ULL);
-        metrics_update(m, NULL, 2, 1);
-        metrics_update(m, &ok, 1, 0);
-        metrics_update(m, &odd, 0, 0);
+        update(m, NULL, 2, 1);
+        update(m, &ok, 1, 0);
+        update(m, &odd, 0, 0);
         t = metrics_render(m);
         ck_assert(has_line(t, "dev2prodd_build_info{version=\"1.0\\\"x\\\\y\\nz\"} 1"));
         ck_assert(has_line(t, "dev2prodd_start_time_seconds 1796000000.123"));
@@ -101,37 +113,43 @@ START_TEST(render) {
 }
 END_TEST
 
-START_TEST(gauges_only_when_changed) {
+START_TEST(gauges_only_when_changed) {  /* and at a stop */
         struct promotion p[] = { { .name = "a" } };
         struct config c = config_of(p, 1, prom);
-        struct metrics *m = metrics_new(NULL, dir, "1", 1);
+        struct metrics *m = metrics_new(NULL, dir, "1", 1, gauges, NULL);
 
         metrics_configure(m, &c, 1);
-        metrics_update(m, NULL, 1, 0);
+        update(m, NULL, 1, 0);
         ck_assert_int_eq(unlink(prom), 0);
-        metrics_update(m, NULL, 1, 0);          /* nothing changed: not written */
+        update(m, NULL, 1, 0);          /* nothing changed: not written */
         ck_assert_int_eq(access(prom, F_OK), -1);
-        metrics_update(m, NULL, 1, 1);
+        update(m, NULL, 1, 1);
         ck_assert_int_eq(access(prom, F_OK), 0);
+        /* a stop writes that nothing runs any more, without asking */
+        g_running = 7;
         metrics_free(m);
+        char *t = file_text();
+        ck_assert(has_line(t, "dev2prodd_jobs_running 0"));
+        ck_assert(has_line(t, "dev2prodd_jobs_queued 0"));
+        free(t);
 }
 END_TEST
 
 START_TEST(restart_and_reload) {
         struct promotion p[] = { { .name = "a" }, { .name = "b" } };
         struct config c = config_of(p, 2, prom);
-        struct metrics *m = metrics_new(NULL, dir, "1", 1);
+        struct metrics *m = metrics_new(NULL, dir, "1", 1, gauges, NULL);
         struct job ok = ended("a", JOB_SUCCEEDED, NULL, 5000000, 7500000);
         struct job bad = ended("b", JOB_CANCELLED, NULL, 6000000, 9000000);
         char *t;
 
         metrics_configure(m, &c, 1000000);
-        metrics_update(m, &ok, 0, 0);
-        metrics_update(m, &bad, 0, 0);
+        update(m, &ok, 0, 0);
+        update(m, &bad, 0, 0);
         metrics_free(m);
 
         /* a restart: the times come back, the counters start at 0 */
-        m = metrics_new(NULL, dir, "1", 2);
+        m = metrics_new(NULL, dir, "1", 2, gauges, NULL);
         metrics_configure(m, &c, 99000000);
         t = metrics_render(m);
         ck_assert(has_line(t, "dev2prodd_last_success_timestamp_seconds{promotion=\"a\"} 7.500"));
@@ -145,7 +163,7 @@ START_TEST(restart_and_reload) {
         /* a reload without b: b drops out, a keeps its numbers; c is new */
         struct promotion p2[] = { { .name = "c" }, { .name = "a" } };
         struct config c2 = config_of(p2, 2, prom);
-        metrics_update(m, &ok, 0, 0);
+        update(m, &ok, 0, 0);
         metrics_configure(m, &c2, 42000000);
         t = metrics_render(m);
         ck_assert(!strstr(t, "promotion=\"b\""));
@@ -155,7 +173,7 @@ START_TEST(restart_and_reload) {
         metrics_free(m);
 
         /* the summary of the reload is what the next start reads */
-        m = metrics_new(NULL, dir, "1", 3);
+        m = metrics_new(NULL, dir, "1", 3, gauges, NULL);
         metrics_configure(m, &c2, 50000000);
         t = metrics_render(m);
         ck_assert(has_line(t, "dev2prodd_promotion_first_seen_timestamp_seconds{promotion=\"c\"} 42.000"));
@@ -176,7 +194,7 @@ START_TEST(damaged_summary) {
         f = fopen(path, "w");
         fputs("# header\nb 1 x 3 4\na 1000000 2000000 - -\ngarbage\n", f);
         fclose(f);
-        struct metrics *m = metrics_new(NULL, dir, "1", 1);
+        struct metrics *m = metrics_new(NULL, dir, "1", 1, gauges, NULL);
         metrics_configure(m, &c, 5000000);
         t = metrics_render(m);
         ck_assert(has_line(t, "dev2prodd_last_success_timestamp_seconds{promotion=\"a\"} 2.000"));
@@ -193,12 +211,12 @@ END_TEST
 START_TEST(no_file_no_write) {
         struct promotion p[] = { { .name = "a" } };
         struct config c = config_of(p, 1, NULL);
-        struct metrics *m = metrics_new(NULL, dir, "1", 1);
+        struct metrics *m = metrics_new(NULL, dir, "1", 1, gauges, NULL);
         struct job ok = ended("a", JOB_SUCCEEDED, NULL, 5000000, 7500000);
         char path[300];
 
         metrics_configure(m, &c, 1);
-        metrics_update(m, &ok, 0, 0);
+        update(m, &ok, 0, 0);
         snprintf(path, sizeof path, "%s/metrics-summary", dir);
         ck_assert_int_eq(access(path, F_OK), -1);
         metrics_free(m);
