@@ -181,7 +181,8 @@ static void load_summary(struct metrics *m) {
                 log_warning("%s: %u line(s) cannot be read and are left out (their promotions' last times are "
                             "unknown until their next jobs end)", m->summary_path, bad);
         qsort(m->promos, m->n_promos, sizeof *m->promos, promo_cmp);
-        /* a name twice (an edited file): the later line is dropped, by bsearch's luck; keep it simple */
+        /* a name twice (an edited file): metrics_configure() keeps the
+         * one bsearch finds and drops the other */
 }
 
 /* Written like the job files (write_file_atomic: fsync, rename): it is the
@@ -456,9 +457,9 @@ static int write_metrics(const char *path, const char *text, const char **ret_st
 static const char *result_of(const struct job *j) {
         if (j->state == JOB_SUCCEEDED)
                 return "succeeded";
-        if (j->state == JOB_CANCELLED || !j->failure)
+        if (j->state == JOB_CANCELLED)
                 return "cancelled";
-        return j->failure;
+        return j->failure ? j->failure : "failed";     /* (a failed job always has its code) */
 }
 
 /* The package crossed the network once per transfer step the job finished. */
