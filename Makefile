@@ -26,7 +26,7 @@ TEST_PC := libmicrohttpd check
 BUILD_DEBS := build-essential pkg-config libcurl4-openssl-dev libyajl-dev \
               libyaml-dev libsystemd-dev
 TEST_DEBS  := libmicrohttpd-dev check strace mandoc openssl procps curl tzdata valgrind nghttp2-server \
-              python3 libfuse3-dev fuse3
+              python3 libfuse3-dev fuse3 prometheus-node-exporter prometheus acl
 
 # Installs what is missing, once per build tree (stamp files).
 define need_debs
@@ -111,6 +111,7 @@ install: all
 	install -m 644 systemd/dev2prodd.catalog $(DESTDIR)$(PREFIX)/lib/systemd/catalog/dev2prodd.catalog
 	install -D -m 644 systemd/dev2prodd.sysusers $(DESTDIR)$(PREFIX)/lib/sysusers.d/dev2prodd.conf
 	install -D -m 644 config/example.yaml $(DESTDIR)$(PREFIX)/share/doc/dev2prodd/dev2prodd.yaml.example
+	install -D -m 644 config/dev2prodd-alerts.yml $(DESTDIR)$(PREFIX)/share/doc/dev2prodd/dev2prodd-alerts.yml
 
 clean:
 	rm -rf $(BUILD)

@@ -257,6 +257,7 @@ struct ctx {
 
         char *state_directory;
         char *control_socket;
+        char *metrics_file;
         bool max_parallel_set;
         unsigned max_parallel;
         bool history_keep_set;
@@ -1109,6 +1110,25 @@ static void h_control_socket(struct ctx *x, const char *path, struct node *v, vo
         x->control_socket = s;
 }
 
+/* metrics_file: node_exporter's textfile collector reads only *.prom
+ * files: a name without that ending would be written and never served.
+ * Whether its folder exists is a question for run time (metrics.c logs
+ * it, naming this key): the folder may be mounted after the check. */
+static void h_metrics_file(struct ctx *x, const char *path, struct node *v, void *field, uintptr_t arg) {
+        const char *base;
+        char *s = NULL;
+        if (get_abs_path(x, path, v, &s) < 0)
+                return;
+        base = strrchr(s, '/') + 1;
+        if (strlen(base) <= strlen(".prom") || !streq(base + strlen(base) - strlen(".prom"), ".prom")) {
+                err(x, v, path, "'%.200s' must name a file ending in .prom (node_exporter's textfile collector "
+                    "reads only those)", s);
+                free(s);
+                return;
+        }
+        x->metrics_file = s;
+}
+
 static void h_max_parallel(struct ctx *x, const char *path, struct node *v, void *field, uintptr_t arg) {
         unsigned long long n;
         if (get_uint(x, path, v, 1, MAX_PARALLEL_MAX, &n) < 0)
@@ -1161,6 +1181,7 @@ static const struct key_handler root_tab[] = {
         { "max_parallel",    h_max_parallel,    0, 0, false },
         { "history_keep",    h_history_keep,    0, 0, false },
         { "control_socket",  h_control_socket,  0, 0, false },
+        { "metrics_file",    h_metrics_file,    0, 0, false },
         { "defaults",        h_defaults,        0, 0, false },
         { "tenants",         h_tenants,         0, 0, false },
         { "promotions",      h_promotions,      0, 0, false },
@@ -1594,6 +1615,7 @@ static void promotion_done(struct promotion *p) {
 static void ctx_done(struct ctx *x) {
         free(x->state_directory);
         free(x->control_socket);
+        free(x->metrics_file);
         for (size_t i = 0; i < x->n_tenants; i++) {
                 struct abuild *a = &x->tenants[i].a;
                 tenant_done(&x->tenants[i].t);
@@ -1647,6 +1669,7 @@ static struct config *assemble(struct ctx *x) {
         x->state_directory = NULL;
         c->control_socket = x->control_socket ? x->control_socket : default_control_socket();
         x->control_socket = NULL;
+        c->metrics_file = TAKE_PTR(x->metrics_file);
         c->max_parallel = x->max_parallel_set ? x->max_parallel : 4;
         c->history_keep_usec = x->history_keep_set ? x->history_keep : HISTORY_KEEP_DEFAULT_USEC;
         c->defaults = settings_builtin;
@@ -1734,6 +1757,7 @@ void config_free(struct config *c) {
         free(c->promotions);
         free(c->state_directory);
         free(c->control_socket);
+        free(c->metrics_file);
         free(c->path);
         free(c);
 }

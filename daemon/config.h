@@ -67,6 +67,7 @@ struct config {
         uint64_t history_keep_usec;
         char *control_socket;           /* default $RUNTIME_DIRECTORY/control.sock,
                                            else /run/dev2prodd/control.sock */
+        char *metrics_file;             /* NULL: no metrics (metrics.h) */
         struct settings defaults;
         struct tenant *tenants;
         size_t n_tenants;

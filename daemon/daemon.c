@@ -10,6 +10,7 @@
 #include "engine.h"
 #include "job.h"
 #include "log.h"
+#include "metrics.h"
 #include "scheduler.h"
 #include "store.h"
 
@@ -35,6 +36,7 @@ struct daemon {
         int lock_fd;
         struct held { char *promotion, *path; } *held;  /* see held_by() */
         size_t n_held;
+        struct metrics *metrics;        /* metrics_file (metrics.h) */
         char status[1024];              /* last STATUS= sent */
         uint64_t status_usec;           /* when (CLOCK_MONOTONIC) */
 };
@@ -42,6 +44,7 @@ struct daemon {
 static void update_status(struct daemon *d);
 static void start_more(struct daemon *d);
 static const char *held_by(struct daemon *d, const char *promotion);
+static void feed_metrics(struct daemon *d, const struct job *ended);
 
 /* ---- jobs ---------------------------------------------------------------- */
 
@@ -94,10 +97,12 @@ static void on_job_finished(struct engine *e, struct job *j) {
                 log_warning("job %s stopped in state %s; it resumes at the next start", j->id,
                             job_state_to_string(j->state));
         sd_event_source_set_enabled(d->reaper, SD_EVENT_ONESHOT);
+        feed_metrics(d, j);
 }
 
 static void on_job_changed(struct engine *e, struct job *j) {
         update_status(e->userdata);
+        feed_metrics(e->userdata, NULL);
 }
 
 static void start_more(struct daemon *d) {
@@ -117,6 +122,20 @@ static size_t queued(const struct daemon *d) {
                 if (!d->slots[i].done && !d->slots[i].started)
                         n++;
         return n;
+}
+
+/* Running = started jobs that are not waiting for their target tenant
+ * (engine_target_acquire); queued = those, and the jobs waiting for a slot
+ * (max_parallel): both are waits an operator may want to see. */
+static void metrics_gauges(void *userdata, unsigned *ret_running, unsigned *ret_queued) {
+        struct daemon *d = userdata;
+        unsigned tenant_wait = (unsigned) MIN((size_t) d->running, d->engine.n_waiting);
+        *ret_running = d->running - tenant_wait;
+        *ret_queued = (unsigned) queued(d) + tenant_wait;
+}
+
+static void feed_metrics(struct daemon *d, const struct job *ended) {
+        metrics_update(d->metrics, ended);
 }
 
 /* Creates a job; the caller has checked that none is active and calls
@@ -442,6 +461,7 @@ static void reload(struct daemon *d) {
                 d->config = c;
                 d->engine.config = c;
                 auth_cache_clear(&d->engine.auth);
+                metrics_configure(d->metrics, c, now_realtime_usec());
                 log_notice("configuration reloaded from %s: %zu tenant(s), %zu promotion(s)",
                            c->path, c->n_tenants, c->n_promotions);
                 schedule(d);
@@ -449,6 +469,7 @@ static void reload(struct daemon *d) {
         give_back_memory();
         sd_notify(false, "READY=1");
         update_status(d);
+        feed_metrics(d, NULL);
 }
 
 /* ---- retention ------------------------------------------------------------ */
@@ -555,6 +576,8 @@ int daemon_run(struct config *c) {
         d.engine.job_finished = on_job_finished;
         d.engine.job_changed = on_job_changed;
         d.engine.userdata = &d;
+        d.metrics = metrics_new(d.event, c->state_directory, DEV2PROD_VERSION, now_realtime_usec(), metrics_gauges, &d);
+        metrics_configure(d.metrics, c, now_realtime_usec());
 
         sigemptyset(&mask);
         sigaddset(&mask, SIGTERM);
@@ -601,6 +624,7 @@ int daemon_run(struct config *c) {
         resume_jobs(&d);
         schedule(&d);
         update_status(&d);
+        feed_metrics(&d, NULL);
         {
                 time_t next = scheduler_next(&d.sched, &np);
                 char when[64] = "never";
@@ -642,6 +666,7 @@ out:
         sd_event_source_disable_unref(d.prune_timer);
         sd_event_source_disable_unref(d.reaper);
         scheduler_free(&d.sched);
+        metrics_free(d.metrics);
         engine_done(&d.engine);
         sd_event_unref(d.event);
         config_free(d.config);

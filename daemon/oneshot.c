@@ -6,6 +6,7 @@
 #include "engine.h"
 #include "job.h"
 #include "log.h"
+#include "metrics.h"
 #include "oneshot.h"
 #include "store.h"
 
@@ -60,6 +61,7 @@ static int exit_code;
 
 static void on_finished(struct engine *e, struct job *j) {
         exit_code = j->state == JOB_SUCCEEDED ? EXIT_JOB_OK : EXIT_JOB_FAILED;
+        metrics_update(e->userdata, j);
         sd_event_exit(e->event, exit_code);
 }
 
@@ -78,6 +80,7 @@ int oneshot_run(const struct config *c, const char *name) {
         struct engine e;
         sd_event *ev = NULL;
         struct job *j;
+        struct metrics *metrics;
         sigset_t mask;
         int r, lock = -1;
 
@@ -105,10 +108,20 @@ int oneshot_run(const struct config *c, const char *name) {
                 return EXIT_JOB_FAILED;
         }
         e.job_finished = on_finished;
+        /* metrics_file: a --once run writes it at its end, as a daemon
+         * that lived for one job: nothing running, its own start time, its
+         * one ending counted (a counter reset, as after a restart), and the
+         * last success and failure kept in the state folder.  The two
+         * never run at once (the lock above), and a setup that runs its
+         * promotions from timers with --once gets the same series and
+         * alerts as one with the daemon. */
+        e.userdata = metrics = metrics_new(NULL, c->state_directory, DEV2PROD_VERSION, now_realtime_usec(), NULL, NULL);
+        metrics_configure(metrics, c, now_realtime_usec());
 
         j = NULL;
         r = find_unfinished(e.jobs_dir, name, &j);
         if (r < 0) {
+                metrics_free(metrics);
                 engine_done(&e);
                 sd_event_unref(ev);
                 close(lock);
@@ -139,6 +152,7 @@ int oneshot_run(const struct config *c, const char *name) {
         }
         job_suspend(j);         /* stopped already, unless the loop failed */
         job_free(j);
+        metrics_free(metrics);
         engine_done(&e);
         sd_event_unref(ev);
         close(lock);

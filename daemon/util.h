@@ -85,6 +85,8 @@ int read_file_small(const char *path, size_t max, char **ret, size_t *ret_len);
  * umask; job files and schedule.json hold no secret), write, fsync, rename,
  * fsync the folder.  The temp file is removed on failure. */
 int write_file_atomic(const char *path, const void *data, size_t len);
+/* All of data to fd (short writes and EINTR continued). */
+int write_all(int fd, const void *data, size_t len);
 /* Makes the names in dir (creations, renames, removals) durable. */
 int fsync_dir(const char *dir);
 /* Creates path and its missing parents with exactly mode (chmod after

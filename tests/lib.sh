@@ -78,6 +78,12 @@ promotions:
 YAML
 }
 
+# add_promotion NAME PACKAGE [SCHEDULE]: appends a promotion dev -> prod to $CONFIG
+add_promotion() {
+        printf '  - name: %s\n    package: "%s"\n    from: dev\n    to: prod\n    schedule: "%s"\n' \
+                "$1" "$2" "${3:-@daily}" >> "$CONFIG"
+}
+
 # run_once [NAME]: runs the daemon in one-shot mode; stderr to $T/daemon.log
 run_once() {
         "$D2P" --config "$CONFIG" --once "${1:-nightly}" 2>> "$T/daemon.log"
