@@ -231,11 +231,21 @@ static struct job_decision decision_of(const struct control_peer *who) {
         return (struct job_decision) { .user = (char *) who->user, .uid = who->uid };
 }
 
+/* The running job id, or NULL with *ret_err saying what the job is. */
 static struct slot *awaiting_slot(struct daemon *d, const char *id, char **ret_err) {
         struct slot *s = slot_of_id(d, id);
-        if (!s || !s->started)
-                *ret_err = xasprintf("no job '%s' awaiting approval (dev2prodctl jobs lists the unfinished ones)", id);
-        return s && s->started ? s : NULL;
+        _cleanup_free_ char *path = NULL, *err = NULL, *res = NULL;
+        struct job *j = NULL;
+
+        if (s && s->started)
+                return s;
+        path = store_id_valid(id) ? store_job_path(d->engine.jobs_dir, id) : NULL;
+        if (path && store_load(path, &j, &err) >= 0)
+                res = job_result_text(j);
+        *ret_err = res ? xasprintf("job %s is %s, not awaiting approval", id, res)
+                       : xasprintf("no job '%s' awaiting approval (dev2prodctl jobs lists the unfinished ones)", id);
+        job_free(j);
+        return NULL;
 }
 
 static int on_request_approve(void *userdata, const char *id, const struct control_peer *who, char **ret_err) {
@@ -324,17 +334,17 @@ static int on_request_resolve(void *userdata, const char *id, bool imported, con
                 r = -ENOENT;
                 goto out;
         }
-        if (slot_of_promotion(d, p->name) || held_by(d, p->name)) {
-                *ret_err = xasprintf("a job of %s is running, queued or held; resolve when it has ended", p->name);
-                r = -EBUSY;
-                goto out;
-        }
         new_id = old->resolved_by_job ? xstrdup(old->resolved_by_job)
                                       : store_new_job_id(d->engine.jobs_dir, p->name, now_realtime_usec());
         new_path = store_job_path(d->engine.jobs_dir, new_id);
         if (old->resolved_by_job && access(new_path, F_OK) == 0) {
                 *ret_err = xasprintf("job %s was resolved already: job %s sends its import again", id, new_id);
                 r = -EALREADY;
+                goto out;
+        }
+        if (slot_of_promotion(d, p->name) || held_by(d, p->name)) {
+                *ret_err = xasprintf("a job of %s is running, queued or held; resolve when it has ended", p->name);
+                r = -EBUSY;
                 goto out;
         }
         newer = newer_import(d, p->name, old->resolved_by_job ? new_id : id);
