@@ -1092,8 +1092,8 @@ static int cmd_reject(const struct config *c, char **args, size_t n_args) {
                 for (char *p = reason; *p; p++)
                         if ((unsigned char) *p < ' ' || *p == 0x7f)
                                 *p = ' ';
-                if (strlen(reason) > 400) {
-                        errorf("--reason is longer than 400 bytes");
+                if (strlen(reason) > 300) {
+                        errorf("--reason is longer than 300 bytes");
                         return CTL_USAGE;
                 }
         }

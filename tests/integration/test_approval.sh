@@ -10,6 +10,9 @@
 #  C. approval_timeout passes: failed/expired, no import; also when it
 #     passed while the daemon was down (expired at the start).
 #  D. a restart while awaiting keeps it waiting; approve after it imports once.
+#  F. a waiting job holds no max_parallel slot: with max_parallel 1 a job
+#     of another promotion (approval: none) runs and imports meanwhile;
+#     --once stops saved at the gate, and the daemon resumes it.
 #  E. kills inside the approval path (strace attached to the waiting daemon,
 #     SIGKILL at the Nth rename or fsync after `approve`): after a restart
 #     there is at most one import, exactly one once the approval had
@@ -122,6 +125,45 @@ start_case "D restart while awaiting" && {
                 check "D: approved after the restart, it succeeds with one import ($(count import))" \
                         test "$(job_state_of "$id")" = succeeded -a "$(count import)" = 1
         fi
+}
+
+# ---- F ---------------------------------------------------------------------
+start_case "F max_parallel 1, another promotion" && {
+        daemon_stop
+        sed -i "1i max_parallel: 1" "$CONFIG"
+        cat >> "$CONFIG" <<YAML
+  - name: other
+    package: "54321"
+    from: dev
+    to: prod
+    schedule: "30 4 * * *"
+    approval: none
+YAML
+        daemon_start
+        id=$(run_job)
+        if awaiting F "$id"; then
+                oid=$(ctl run other 2>> "$T/ctl.err")
+                wait_state "$oid" succeeded 20 > /dev/null
+                check "F: the other promotion's job ran and imported while one waits ($(job_state_of "$oid"), $(count import))" \
+                        test "$(job_state_of "$oid")" = succeeded -a "$(count import)" = 1
+                check "F: STATUS= said 0 running, 1 awaiting approval" grep -q "^STATUS=0 running, 1 awaiting approval" "$T/notify.log"
+                ctl approve "$id" > /dev/null
+                wait_state "$id" succeeded 20 > /dev/null
+                check "F: then the approved job imports ($(count import))" test "$(count import)" = 2
+        fi
+}
+start_case "F2 --once stops at the gate" && {
+        daemon_stop
+        run_once; rc=$?
+        f=$(job_file); id=$(basename "${f%.json}")
+        check "F2: dev2prodd --once exits 1 with the job saved in awaiting-approval (exit $rc, $(job_state_of "$id"))" \
+                test "$rc" = 1 -a "$(job_state_of "$id")" = awaiting-approval
+        check "F2: it says how to go on" log_has "awaits approval, which --once cannot take"
+        daemon_start
+        ctl approve "$id" > /dev/null
+        wait_state "$id" succeeded 20 > /dev/null
+        check "F2: the daemon resumed it; approved, it imports once ($(count import))" \
+                test "$(job_state_of "$id")" = succeeded -a "$(count import)" = 1
 }
 
 # ---- E ---------------------------------------------------------------------
