@@ -102,17 +102,21 @@ if ! command -v strace > /dev/null || ! strace -f -qq -o /dev/null -e inject=ren
 else
         # resolve --not-imported saves the old job (fsync, rename, fsync), then
         # the new one (fsync, rename, fsync), then the new job's first state
-        for spec in rename:1 fsync:2 rename:2 fsync:4 rename:3; do
+        for spec in rename:1 fsync:2 rename:2 fsync:4; do
                 sc=${spec%%:*} n=${spec#*:}
                 start_case "R4 kill at $sc #$n after resolve" --fault import:drop:1 || continue
                 id=$(run_job)
                 lost "$id" "R4 $spec" || continue
                 strace -qq -o /dev/null -p "$D_PID" -e trace="$sc" -e inject="$sc":signal=KILL:when="$n" &
                 ST_PID=$!
-                sleep 1
+                for _ in $(seq 100); do     # strace is attached
+                        [ "$(sed -n 's/^TracerPid:[[:space:]]*//p' "/proc/$D_PID/status" 2> /dev/null)" -gt 0 ] 2> /dev/null && break
+                        sleep 0.1
+                done
                 ctl resolve "$id" --not-imported > "$T/r.out" 2>&1
-                wait "$D_PID" 2> /dev/null; D_PID=
-                wait "$ST_PID" 2> /dev/null
+                for _ in $(seq 200); do kill -0 "$D_PID" 2> /dev/null || break; sleep 0.1; done
+                kill -KILL "$D_PID" "$ST_PID" 2> /dev/null
+                wait "$D_PID" "$ST_PID" 2> /dev/null; D_PID=
                 echo "# killed: old says resolved_by_job '$(top "$id" resolved_by_job)', $(n_jobs) job file(s)"
                 daemon_start || { bad "R4 $spec: the daemon restarts"; continue; }
                 # what an operator does: resolve again (refused once it landed)
@@ -120,7 +124,6 @@ else
                 echo "# resolve again: $(cat "$T/r2.out")"
                 new=$(top "$id" resolved_by_job)
                 [ -n "$new" ] && wait_state "$new" succeeded 20 > /dev/null
-                sleep 1
                 check "R4 $spec: one new job, and it succeeded ($(n_jobs) files, $new $(job_state_of "$new"))" \
                         test "$(n_jobs)" = 2 -a "$(job_state_of "$new")" = succeeded
                 check "R4 $spec: exactly one import ($(count import))" test "$(count import)" = 1
