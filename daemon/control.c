@@ -1,6 +1,7 @@
 /* control.c — see control.h. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -90,6 +91,52 @@ static void answer(struct conn *c, const char *line) {
         (void) send(fd, "\n", 1, MSG_DONTWAIT | MSG_NOSIGNAL);
 }
 
+/* The peer of connection fd, for the record of who decided.  Who may
+ * connect at all is the socket's mode (see on_accept), not this. */
+static int peer_of(int fd, struct control_peer *ret, char *name, size_t n) {
+        struct ucred cred;
+        socklen_t len = sizeof cred;
+        struct passwd pw, *res = NULL;
+        char buf[1024];
+
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+                return -errno;
+        if (getpwuid_r(cred.uid, &pw, buf, sizeof buf, &res) == 0 && res && res->pw_name && res->pw_name[0])
+                snprintf(name, n, "%s", res->pw_name);
+        else
+                snprintf(name, n, "%u", (unsigned) cred.uid);
+        *ret = (struct control_peer) { .uid = (unsigned) cred.uid, .user = name };
+        return 0;
+}
+
+/* The requests an operator answers for: approve, reject, resolve. */
+static char *handle_decision(struct conn *c, const char *verb, char *arg) {
+        const struct control_handler *h = c->ctl->handler;
+        void *u = c->ctl->userdata;
+        _cleanup_free_ char *id = NULL, *err = NULL;
+        struct control_peer who;
+        char name[64];
+        char *rest = strchr(arg, ' ');
+        int r;
+
+        if (rest)
+                *rest++ = 0;
+        r = peer_of(sd_event_source_get_io_fd(c->io), &who, name, sizeof name);
+        if (r < 0)
+                return xasprintf("error cannot tell who is asking (SO_PEERCRED: %s)", strerror(-r));
+        if (streq(verb, "approve") && !rest)
+                r = h->approve(u, arg, &who, &err);
+        else if (streq(verb, "reject"))
+                r = h->reject(u, arg, rest && rest[0] ? rest : NULL, &who, &err);
+        else if (streq(verb, "resolve") && rest && (streq(rest, "imported") || streq(rest, "not-imported")))
+                r = h->resolve(u, arg, streq(rest, "imported"), &who, &id, &err);
+        else
+                return xasprintf("error usage: approve JOB, reject JOB [REASON], resolve JOB imported|not-imported");
+        if (r < 0)
+                return xasprintf("error %s", strempty(err));
+        return xasprintf("ok %s", id ? id : arg);
+}
+
 static void handle(struct conn *c, char *req) {
         const struct control_handler *h = c->ctl->handler;
         void *u = c->ctl->userdata;
@@ -106,8 +153,11 @@ static void handle(struct conn *c, char *req) {
                 line = xstrdup(h->has_job(u, arg) ? "ok active" : "ok inactive");
         else if (streq(req, "cancel") && arg)
                 line = h->cancel(u, arg, &err) < 0 ? xasprintf("error %s", err) : xasprintf("ok %s", arg);
+        else if ((streq(req, "approve") || streq(req, "reject") || streq(req, "resolve")) && arg && h->approve)
+                line = handle_decision(c, req, arg);
         else
-                line = xstrdup("error unknown request (expected: run NAME, cancel JOB, ping)");
+                line = xstrdup("error unknown request (expected: run NAME, cancel JOB, approve JOB, reject JOB, "
+                               "resolve JOB, ping)");
         answer(c, line);
 }
 

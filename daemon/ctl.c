@@ -41,6 +41,8 @@ static const char *arg_config = CONFIG_DEFAULT_PATH;
 static bool arg_json;
 static bool arg_wait;
 static bool arg_follow;
+static const char *arg_reason;
+static int arg_imported = -1;   /* resolve: 1 --imported, 0 --not-imported */
 
 /* ---- small helpers -------------------------------------------------------- */
 
@@ -686,9 +688,30 @@ static bool settings_unknown(const struct settings *s) {
         return true;
 }
 
+static void show_decision(const char *label, const struct job_decision *d) {
+        char a[64];
+        if (d->user)
+                field("", label, "by %s (uid %u) at %s%s%s", d->user, d->uid, fmt_time(a, sizeof a, d->usec, true),
+                      d->reason ? ": " : "", strempty(d->reason));
+}
+
 static void show_job(const struct job *j) {
         char a[64], b[64], d[32];
+        bool gate = j->state == JOB_AWAITING_APPROVAL;
 
+        if (gate) {
+                /* what the approver decides on comes first: what the
+                 * import will change, as the dry run found it */
+                field("", "Awaiting", "approval until %s: dev2prodctl approve %s, or reject %s",
+                      fmt_time(a, sizeof a, job_approval_deadline(j), true), j->id, j->id);
+                if (j->approved.user)
+                        field("", "Approved", "by %s (uid %u): the import follows", j->approved.user, j->approved.uid);
+                if (j->target_file_id)
+                        field("", "Will import", "file %s (package %s) into %s (tenant %s at %s)", j->target_file_id,
+                              j->package, strempty(j->to.name), strempty(j->to.tenant_id), strempty(j->to.url));
+                show_import_status("Dry run", j->dry_run_id, &j->dry_run);
+                putchar('\n');
+        }
         field("", "Job", "%s", j->id);
         field("", "Promotion", "%s", j->promotion);
         field("", "Package", "%s", j->package);
@@ -712,6 +735,15 @@ static void show_job(const struct job *j) {
                 field("", "Settings", "%s", s);
         }
         field("", "Duplicates", "%u", j->duplicates);
+        show_decision("Approved", &j->approved);
+        show_decision("Rejected", &j->rejected);
+        show_decision("Resolved", &j->resolved);
+        if (j->resolved_from)
+                field("", "Resolved from", "%s", j->resolved_from);
+        if (j->resolved_by_job)
+                field("", "Resolved by job", "%s", j->resolved_by_job);
+        if (j->resolves)
+                field("", "Resolves", "%s (its import answer was lost)", j->resolves);
 
         /* steps */
         {
@@ -777,7 +809,8 @@ static void show_job(const struct job *j) {
                 putchar('\n');
                 field("", "Upload", "target file id %s", j->target_file_id);
         }
-        show_import_status("Dry run", j->dry_run_id, &j->dry_run);
+        if (!gate)
+                show_import_status("Dry run", j->dry_run_id, &j->dry_run);
         show_import_status("Import", j->import_id, &j->import);
 }
 
@@ -1008,6 +1041,73 @@ static int cmd_cancel(const struct config *c, char **args, size_t n_args) {
         return CTL_OK;
 }
 
+/* ---- approve, reject, resolve --------------------------------------------------- */
+
+/* Sends "VERB ID[ REST]"; prints what the daemon did.  The daemon records
+ * who asked (the socket's peer), so nothing here says who one is. */
+static int decide(const struct config *c, const char *verb, const char *id, const char *rest, const char *done) {
+        const char *ans;
+        _cleanup_free_ char *req = NULL, *answer = NULL;
+        int r;
+
+        if (!store_id_valid(id)) {
+                errorf("'%s' is not a job id (see dev2prodctl jobs)", id);
+                return CTL_USAGE;
+        }
+        req = rest ? xasprintf("%s %s %s", verb, id, rest) : xasprintf("%s %s", verb, id);
+        r = ask_daemon(c, req, "start it with systemctl start dev2prodd (an unfinished job resumes then)", &answer);
+        if (r != CTL_OK)
+                return r;
+        r = judge_answer(answer, &ans);
+        if (r != CTL_OK)
+                return r;
+        if (arg_json) {
+                yajl_gen g = jgen_new();
+                int k = j_ok(yajl_gen_map_open(g));
+                if (k >= 0)
+                        k = json_kv_str(g, "id", ans);
+                if (k >= 0)
+                        k = json_kv_str(g, "done", done);
+                if (k >= 0)
+                        k = j_ok(yajl_gen_map_close(g));
+                return jgen_finish(g, k);
+        }
+        if (streq(ans, id))
+                printf("%s %s\n", done, id);
+        else
+                printf("%s %s: job %s dry-runs and imports its uploaded file again\n", done, id, ans);
+        return CTL_OK;
+}
+
+static int cmd_approve(const struct config *c, char **args, size_t n_args) {
+        return decide(c, "approve", args[0], NULL, "approved");
+}
+
+static int cmd_reject(const struct config *c, char **args, size_t n_args) {
+        _cleanup_free_ char *reason = NULL;
+
+        if (arg_reason) {
+                /* one request line: no line breaks, and the line is bounded */
+                reason = xstrdup(arg_reason);
+                for (char *p = reason; *p; p++)
+                        if ((unsigned char) *p < ' ' || *p == 0x7f)
+                                *p = ' ';
+                if (strlen(reason) > 300) {
+                        errorf("--reason is longer than 300 bytes");
+                        return CTL_USAGE;
+                }
+        }
+        return decide(c, "reject", args[0], reason && reason[0] ? reason : NULL, "rejected");
+}
+
+static int cmd_resolve(const struct config *c, char **args, size_t n_args) {
+        if (arg_imported < 0) {
+                errorf("resolve: say what you found on the target tenant: --imported or --not-imported");
+                return CTL_USAGE;
+        }
+        return decide(c, "resolve", args[0], arg_imported ? "imported" : "not-imported", "resolved");
+}
+
 /* ---- logs ------------------------------------------------------------------ */
 
 static int cmd_logs(char **args) {
@@ -1052,6 +1152,12 @@ static void usage(FILE *f) {
                 "  run NAME [--wait]    ask the daemon to run promotion NAME now; --wait\n"
                 "                       follows the job to its end (exit 0 succeeded, 1 not)\n"
                 "  cancel JOB           ask the daemon to cancel a running or queued job\n"
+                "  approve JOB          let a job awaiting approval import (approval: required)\n"
+                "  reject JOB [--reason TEXT]  end a job awaiting approval (nothing imported)\n"
+                "  resolve JOB --imported|--not-imported\n"
+                "                       a job that failed import-outcome-unknown, after checking\n"
+                "                       the target tenant: record it as imported, or dry-run and\n"
+                "                       import its uploaded file again (a new job)\n"
                 "  logs JOB [-f]        the job's log lines from the journal (-f: follow;\n"
                 "                       --json: journalctl -o json)\n\n"
                 "Options:\n"
@@ -1059,6 +1165,8 @@ static void usage(FILE *f) {
                 "      --json           machine-readable output\n"
                 "  -w, --wait           run: wait for the job to end\n"
                 "  -f, --follow         logs: keep following\n"
+                "      --reason TEXT    reject: why (kept in the job file)\n"
+                "      --imported, --not-imported  resolve: what the target tenant shows\n"
                 "  -h, --help           this text\n"
                 "      --version        version\n\n"
                 "Exit status: 0 ok, 1 failed or not found, 2 usage or configuration error,\n"
@@ -1079,6 +1187,9 @@ static const struct command commands[] = {
         { "show", 1, 1, true, cmd_show },
         { "run", 1, 1, true, cmd_run },
         { "cancel", 1, 1, true, cmd_cancel },
+        { "approve", 1, 1, true, cmd_approve },
+        { "reject", 1, 1, true, cmd_reject },
+        { "resolve", 1, 1, true, cmd_resolve },
         { "logs", 1, 1, false, NULL },
 };
 
@@ -1103,7 +1214,7 @@ static int load_config(struct config **ret) {
 }
 
 int main(int argc, char **argv) {
-        enum { OPT_JSON = 0x100, OPT_VERSION };
+        enum { OPT_JSON = 0x100, OPT_VERSION, OPT_REASON, OPT_IMPORTED, OPT_NOT_IMPORTED };
         static const struct option opts[] = {
                 { "config", required_argument, NULL, 'c' },
                 { "json", no_argument, NULL, OPT_JSON },
@@ -1111,6 +1222,9 @@ int main(int argc, char **argv) {
                 { "follow", no_argument, NULL, 'f' },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, OPT_VERSION },
+                { "reason", required_argument, NULL, OPT_REASON },
+                { "imported", no_argument, NULL, OPT_IMPORTED },
+                { "not-imported", no_argument, NULL, OPT_NOT_IMPORTED },
                 {}
         };
         const struct command *cmd = NULL;
@@ -1131,6 +1245,9 @@ int main(int argc, char **argv) {
                 case 'f': arg_follow = true; break;
                 case 'h': usage(stdout); return CTL_OK;
                 case OPT_VERSION: printf("dev2prodctl %s\n", DEV2PROD_VERSION); return CTL_OK;
+                case OPT_REASON: arg_reason = optarg; break;
+                case OPT_IMPORTED: arg_imported = 1; break;
+                case OPT_NOT_IMPORTED: arg_imported = 0; break;
                 default:
                         fprintf(stderr, "Try 'dev2prodctl --help'.\n");
                         return CTL_USAGE;
@@ -1162,6 +1279,14 @@ int main(int argc, char **argv) {
         }
         if (arg_wait && !streq(cmd->name, "run")) {
                 errorf("--wait goes with run only");
+                return CTL_USAGE;
+        }
+        if (arg_reason && !streq(cmd->name, "reject")) {
+                errorf("--reason goes with reject only");
+                return CTL_USAGE;
+        }
+        if (arg_imported >= 0 && !streq(cmd->name, "resolve")) {
+                errorf("--imported and --not-imported go with resolve only");
                 return CTL_USAGE;
         }
         if (arg_follow && !streq(cmd->name, "logs")) {

@@ -11,6 +11,7 @@
 #include "job.h"
 #include "log.h"
 #include "metrics.h"
+#include "resolve.h"
 #include "scheduler.h"
 #include "store.h"
 
@@ -18,6 +19,11 @@ struct slot {
         struct job *job;
         bool started;           /* job_run was called */
         bool done;              /* finished: freed by the reaper */
+        /* awaiting approval and not approved: not counted in `running`, so
+         * that a job waiting hours for a person does not keep max_parallel
+         * jobs of other promotions from starting.  Approved, it counts
+         * again at once (it does not wait for a slot: it was running). */
+        bool parked;
 };
 
 struct daemon {
@@ -89,7 +95,7 @@ static void on_job_finished(struct engine *e, struct job *j) {
         for (size_t i = 0; i < d->n_slots; i++)
                 if (d->slots[i].job == j && !d->slots[i].done) {
                         d->slots[i].done = true;
-                        if (d->slots[i].started)
+                        if (d->slots[i].started && !d->slots[i].parked)
                                 d->running--;
                 }
         /* A job that could never be saved has said so itself (job.c save()). */
@@ -100,7 +106,28 @@ static void on_job_finished(struct engine *e, struct job *j) {
         feed_metrics(d, j);
 }
 
+static bool awaits_approval(const struct job *j) {
+        return j->state == JOB_AWAITING_APPROVAL && !j->approved.user;
+}
+
+/* See struct slot, parked.  The reaper starts the jobs a freed slot lets
+ * in, outside the job code that reported the change. */
+static void park(struct daemon *d, struct job *j) {
+        for (size_t i = 0; i < d->n_slots; i++) {
+                struct slot *s = &d->slots[i];
+                if (s->job != j || !s->started || s->done || s->parked == awaits_approval(j))
+                        continue;
+                s->parked = !s->parked;
+                if (s->parked) {
+                        d->running--;
+                        sd_event_source_set_enabled(d->reaper, SD_EVENT_ONESHOT);
+                } else
+                        d->running++;
+        }
+}
+
 static void on_job_changed(struct engine *e, struct job *j) {
+        park(e->userdata, j);
         update_status(e->userdata);
         feed_metrics(e->userdata, NULL);
 }
@@ -219,10 +246,176 @@ static int on_request_cancel(void *userdata, const char *id, char **ret_err) {
         return 0;
 }
 
+static struct job_decision decision_of(const struct control_peer *who) {
+        return (struct job_decision) { .user = (char *) who->user, .uid = who->uid };
+}
+
+/* The running job id, or NULL with *ret_err saying what the job is. */
+static struct slot *awaiting_slot(struct daemon *d, const char *id, char **ret_err) {
+        struct slot *s = slot_of_id(d, id);
+        _cleanup_free_ char *path = NULL, *err = NULL, *res = NULL;
+        struct job *j = NULL;
+
+        if (s && s->started)
+                return s;
+        path = store_id_valid(id) ? store_job_path(d->engine.jobs_dir, id) : NULL;
+        if (path && store_load(path, &j, &err) >= 0)
+                res = job_result_text(j);
+        *ret_err = res ? xasprintf("job %s is %s, not awaiting approval", id, res)
+                       : xasprintf("no job '%s' awaiting approval (dev2prodctl jobs lists the unfinished ones)", id);
+        job_free(j);
+        return NULL;
+}
+
+static int on_request_approve(void *userdata, const char *id, const struct control_peer *who, char **ret_err) {
+        struct slot *s = awaiting_slot(userdata, id, ret_err);
+        struct job_decision dec = decision_of(who);
+        return s ? job_approve(s->job, &dec, ret_err) : -ENOENT;
+}
+
+static int on_request_reject(void *userdata, const char *id, const char *reason, const struct control_peer *who,
+                             char **ret_err) {
+        struct slot *s = awaiting_slot(userdata, id, ret_err);
+        struct job_decision dec = decision_of(who);
+        return s ? job_reject(s->job, &dec, reason, ret_err) : -ENOENT;
+}
+
+/* A job of promotion newer than id that entered its import: it may have
+ * imported a newer package, which sending id's import again would replace
+ * (the promise `superseded` keeps, job.c).  Its id, or NULL. */
+static char *newer_import(struct daemon *d, const char *promotion, const char *id) {
+        char **ids = NULL;
+        size_t n = 0;
+        char *found = NULL;
+
+        if (store_list(d->engine.jobs_dir, &ids, &n) < 0)
+                return xstrdup("(the job folder cannot be listed)");    /* fail closed */
+        for (size_t i = 0; i < n && !found; i++) {
+                _cleanup_free_ char *p = store_id_promotion(ids[i]), *path = NULL, *err = NULL;
+                struct job *j = NULL;
+                if (!streq_ptr(p, promotion) || strcmp(ids[i], id) <= 0)
+                        continue;
+                path = store_job_path(d->engine.jobs_dir, ids[i]);
+                if (store_load(path, &j, &err) < 0 || j->steps[JOB_IMPORT].started_usec)
+                        found = xstrdup(ids[i]);        /* unreadable: it may have */
+                job_free(j);
+        }
+        strv_free_n(ids, n);
+        return found;
+}
+
+/* resolve JOB imported|not-imported (resolve.h).  The old job's file is
+ * saved first, then the new job's: an interrupted resolve --not-imported
+ * leaves old naming the job to make, and the next resolve makes that very
+ * job (or finds it made), so there is never a second one. */
+static int on_request_resolve(void *userdata, const char *id, bool imported, const struct control_peer *who,
+                              char **ret_id, char **ret_err) {
+        struct daemon *d = userdata;
+        struct job_decision dec = decision_of(who);
+        _cleanup_free_ char *path = NULL, *err = NULL, *newer = NULL, *new_id = NULL, *new_path = NULL;
+        const struct promotion *p;
+        struct job *old = NULL, *nj;
+        int r;
+
+        if (!store_id_valid(id)) {
+                *ret_err = xasprintf("'%s' is not a job id", id);
+                return -EINVAL;
+        }
+        path = store_job_path(d->engine.jobs_dir, id);
+        r = store_load(path, &old, &err);
+        if (r < 0) {
+                *ret_err = xasprintf("cannot read job %s: %s", id, err ? err : strerror(-r));
+                return r;
+        }
+        r = resolve_check(old, imported, ret_err);
+        if (r < 0)
+                goto out;
+        if (imported) {
+                resolve_as_imported(old, &dec);
+                r = store_save(d->engine.jobs_dir, old);
+                if (r < 0) {
+                        *ret_err = xasprintf("cannot save job %s in %s: %s; nothing changed", id,
+                                             d->engine.jobs_dir, strerror(-r));
+                        goto out;
+                }
+                log_full(LOG_NOTICE, 0, &(struct log_ctx) { .job = old->id, .promotion = old->promotion },
+                         MSGID_JOB_RESOLVED, "resolved by %s (uid %u): imported; %s", dec.user, dec.uid, old->message);
+                old->engine = &d->engine;
+                if (d->engine.job_finished)     /* its ending changed: the hooks hear it again */
+                        d->engine.job_finished(&d->engine, old);
+                *ret_id = xstrdup(id);
+                goto out;
+        }
+        p = config_find_promotion(d->config, old->promotion);
+        if (!p) {
+                *ret_err = xasprintf("promotion %s is no longer in %s; its tenants' credentials are needed to "
+                                     "send the import again", old->promotion, d->config->path);
+                r = -ENOENT;
+                goto out;
+        }
+        new_id = old->resolved_by_job ? xstrdup(old->resolved_by_job)
+                                      : store_new_job_id(d->engine.jobs_dir, p->name, now_realtime_usec());
+        new_path = store_job_path(d->engine.jobs_dir, new_id);
+        if (old->resolved_by_job && access(new_path, F_OK) == 0) {
+                *ret_err = xasprintf("job %s was resolved already: job %s sends its import again", id, new_id);
+                r = -EALREADY;
+                goto out;
+        }
+        if (slot_of_promotion(d, p->name) || held_by(d, p->name)) {
+                *ret_err = xasprintf("a job of %s is running, queued or held; resolve when it has ended", p->name);
+                r = -EBUSY;
+                goto out;
+        }
+        newer = newer_import(d, p->name, old->resolved_by_job ? new_id : id);
+        if (newer) {
+                *ret_err = xasprintf("job %s of %s is newer and reached its import: sending the import of the older "
+                                     "job %s again could replace a newer package. Run the promotion instead",
+                                     newer, p->name, id);
+                r = -EBUSY;
+                goto out;
+        }
+        nj = resolve_new_job(old, p, new_id, ret_err);
+        if (!nj) {
+                r = -EINVAL;
+                goto out;
+        }
+        if (!old->resolved_by_job) {
+                resolve_mark_not_imported(old, &dec, new_id);
+                r = store_save(d->engine.jobs_dir, old);
+                if (r < 0) {
+                        *ret_err = xasprintf("cannot save job %s in %s: %s; nothing changed", id, d->engine.jobs_dir,
+                                             strerror(-r));
+                        job_free(nj);
+                        goto out;
+                }
+        }
+        r = store_save(d->engine.jobs_dir, nj);
+        if (r < 0) {
+                *ret_err = xasprintf("cannot save the new job %s in %s: %s; run the same resolve again once the "
+                                     "disk is fixed (it makes this job, never a second one)", new_id,
+                                     d->engine.jobs_dir, strerror(-r));
+                job_free(nj);
+                goto out;
+        }
+        log_full(LOG_NOTICE, 0, &(struct log_ctx) { .job = old->id, .promotion = old->promotion }, MSGID_JOB_RESOLVED,
+                 "resolved by %s (uid %u): not imported; job %s dry-runs file %s on tenant %s again and then "
+                 "imports it", dec.user, dec.uid, new_id, old->target_file_id, old->to.name);
+        add_slot(d, nj);
+        *ret_id = xstrdup(new_id);
+        start_more(d);
+        update_status(d);
+out:
+        job_free(old);
+        return r < 0 ? r : 0;
+}
+
 static const struct control_handler control_handler = {
         .run = on_request_run,
         .cancel = on_request_cancel,
         .has_job = on_request_job,
+        .approve = on_request_approve,
+        .reject = on_request_reject,
+        .resolve = on_request_resolve,
 };
 
 /* A job file that cannot be read holds its promotion: it may be an
@@ -370,6 +563,14 @@ static bool transferring(const struct daemon *d) {
         return false;
 }
 
+static size_t approval_waiting(const struct daemon *d) {
+        size_t n = 0;
+        for (size_t i = 0; i < d->n_slots; i++)
+                if (d->slots[i].parked && !d->slots[i].done)
+                        n++;
+        return n;
+}
+
 static void send_status(struct daemon *d) {
         char line[1024], when[64];
         size_t n = 0, shown = 0, waiting = queued(d);
@@ -377,6 +578,8 @@ static void send_status(struct daemon *d) {
         time_t next = scheduler_next(&d->sched, &np);
 
         n += (size_t) snprintf(line + n, sizeof line - n, "%u running", d->running);
+        if (approval_waiting(d))
+                n += (size_t) snprintf(line + n, sizeof line - n, ", %zu awaiting approval", approval_waiting(d));
         if (waiting)
                 n += (size_t) snprintf(line + n, sizeof line - n, ", %zu queued", waiting);
         for (size_t i = 0; i < d->n_slots && shown < 3 && n < sizeof line - 200; i++) {

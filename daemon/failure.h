@@ -22,7 +22,9 @@
         X(SUPERSEDED,             "superseded")                                         \
         X(LOCAL,                  "local")                                              \
         X(INTERNAL,               "internal")                                           \
-        X(CANCELLED,              "cancelled")
+        X(CANCELLED,              "cancelled")                                          \
+        X(REJECTED,               "rejected")                                           \
+        X(EXPIRED,                "expired")
 
 enum failure {
         FAILURE_NONE = -1,      /* succeeded: no failure */

@@ -16,6 +16,12 @@
  *  5. Once the import request may have left, the job ends only with the
  *     import's verdict or as "import-outcome-unknown" (end_job), whatever
  *     stops it: a cancel, a timeout, retries run out, auth, a reload.
+ *  6. With approval: required the clean dry run leads to awaiting-approval,
+ *     a step that sends nothing.  The approval is saved in that state
+ *     before the job moves on, and the import state is saved before the
+ *     import is sent (rule 1): a crash before the import state is on disk
+ *     resumes the approved job into the import; a crash after it is rule 3
+ *     (outcome unknown).  Neither loses the approval nor imports twice.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -39,6 +45,7 @@ enum redo {
         REDO_RESEND,            /* a harmless duplicate: send again, count it */
         REDO_RESTART,           /* the download: start over from byte 0 */
         REDO_NEVER,             /* the import: outcome unknown, stop */
+        REDO_WAIT,              /* sends nothing (awaiting approval): wait again */
 };
 
 /* How many jobs into one target tenant may be in the step at once. */
@@ -72,7 +79,14 @@ struct outgoing {
         int fd;
 };
 
-/* Its name, STATUS= verb, the saved answer it goes on from and what
+/* A step without prepare() and answer() sends nothing: the approval gate
+ * (wait_for_approval), which an operator ends (job_approve, job_reject)
+ * or approval_timeout does.  Its lock column is MANY: a job waiting hours
+ * for a person does not hold the target tenant; an approved job takes it
+ * again before it enters the import (see wait_for_approval for why that
+ * is enough).  Its side is the target, where the import will go.
+ *
+ * Its name, STATUS= verb, the saved answer it goes on from and what
  * `dev2prodctl` shows of it are the job's data (jobdata.c). */
 struct step {
         enum side side;                 /* the tenant its request goes to */
@@ -108,6 +122,8 @@ static enum verdict ans_import_poll(struct job *j, const struct http_result *res
  * request").  Besides these edges:
  *  - mode: dry-run never enters a REQ_IMPORT step: the job succeeds where
  *    an edge would lead to it (step_done);
+ *  - the wait step (awaiting-approval) is entered only with approval:
+ *    required and mode: import; otherwise its edge is followed at once;
  *  - upload's prepare finds the package gone or written before a machine
  *    restart (it is not flushed): back to the download;
  *  - a step whose saved input (jobdata.c) is missing fails before it
@@ -128,13 +144,21 @@ static const struct step steps[_JOB_STEPS] = {
                                prep_upload,      ans_upload },
         [JOB_DRY_RUN]      = { TARGET, REQ_CREATE, REDO_RESEND,  ONE,  JOB_DRY_RUN_POLL, NONE,
                                prep_dry_run,     ans_dry_run },
-        [JOB_DRY_RUN_POLL] = { TARGET, REQ_READ,   REDO_POLL,    ONE,  JOB_IMPORT,       NONE,
+        [JOB_DRY_RUN_POLL] = { TARGET, REQ_READ,   REDO_POLL,    ONE,  JOB_AWAITING_APPROVAL, NONE,
                                prep_import_poll, ans_dry_run_poll },
+        /* entered only with approval: required (step_done) */
+        [JOB_AWAITING_APPROVAL] = { TARGET, REQ_READ, REDO_WAIT, MANY, JOB_IMPORT,      NONE,
+                               NULL,             NULL },
         [JOB_IMPORT]       = { TARGET, REQ_IMPORT, REDO_NEVER,   ONE,  JOB_IMPORT_POLL,  NONE,
                                prep_import,      ans_import },
         [JOB_IMPORT_POLL]  = { TARGET, REQ_READ,   REDO_POLL,    ONE,  JOB_SUCCEEDED,    NONE,
                                prep_import_poll, ans_import_poll },
 };
+
+/* The approval gate: sends nothing (see wait_for_approval). */
+static bool is_wait_step(enum job_state s) {
+        return !steps[s].prepare;
+}
 
 /* ---- logging ----------------------------------------------------------- */
 
@@ -331,6 +355,8 @@ static char *import_unknown_text(const struct job *j, const char *what) {
 /* Bounds every message a job keeps: its pieces are cleaned already, but a
  * message is saved and shown, and nothing unbounded belongs in a job file. */
 #define JOB_MAX_MESSAGE 4096
+/* a reject --reason (the control socket's line bounds it anyway) */
+#define JOB_MAX_REASON 400
 
 /* Ends the job in final state `end`, with its message (and failure code).
  * Once the import may have left, any ending but the import's own verdict
@@ -483,9 +509,15 @@ static void send_request(struct job *j) {
                 job_fail(j, FAILURE_INTERNAL, "cannot start the %s request: %s", name, strerror(-r));
 }
 
+static void wait_for_approval(struct job *j);
+
 static void start_state(struct job *j) {
         const char *value, *input = job_state_input(j, j->state, &value);
 
+        if (is_wait_step(j->state)) {
+                wait_for_approval(j);
+                return;
+        }
         if (input && !value) {
                 /* the machine saves it before entering the step (rule 1):
                  * the job's file was changed by hand or damaged */
@@ -509,6 +541,139 @@ static void job_continue(struct job *j) {
         j->steps[j->state].started_usec = now_realtime_usec();
         step_clock_start(j, 0);
         start_state(j);
+}
+
+/* ---- the approval gate ------------------------------------------------- */
+
+static void expire(struct job *j) {
+        char d[32], when[64];
+
+        job_fail(j, FAILURE_EXPIRED, "not approved within approval_timeout (%s, by %s); nothing was imported. "
+                 "Run the promotion again for a fresh dry run",
+                 format_duration(d, sizeof d, j->settings.approval_timeout_usec),
+                 format_timestamp_utc(when, sizeof when, job_approval_deadline(j)));
+}
+
+static int on_approval_timeout(sd_event_source *src, uint64_t usec, void *userdata) {
+        struct job *j = userdata;
+
+        j->approval_timer = sd_event_source_disable_unref(j->approval_timer);
+        if (j->state == JOB_AWAITING_APPROVAL && !j->approved.user)
+                expire(j);
+        return 0;
+}
+
+/* The job is in awaiting-approval (entered, resumed, or just approved).
+ *
+ * Not approved: it gives up the target tenant, so that jobs of other
+ * promotions into it go on while a person decides (holding it for up to
+ * approval_timeout would stop them all), and waits for job_approve,
+ * job_reject or the deadline.  The deadline is on the realtime clock, as
+ * the saved start of the step is: a job whose deadline passed while the
+ * daemon was down expires when it is resumed, and a clock set forward
+ * makes it expire sooner (never later).  Expiring only ends the job: it
+ * never imports.
+ *
+ * Approved: it takes the target tenant again (waiting in line if another
+ * job holds it), and only then enters the import, so the import never
+ * interleaves with another dry run or import there.  The dry run it was
+ * approved on is not repeated: what is imported is the very file that
+ * was dry-run (target_file_id), the import's own status is judged as
+ * strictly as the dry run was, and its result is kept.  Another
+ * promotion's import into the same tenant while the job waited may change
+ * what the import does, which the dry-run findings shown to the approver
+ * no longer say; README "Approval" states this, and an operator who
+ * wants a fresh dry run rejects and runs the promotion again. */
+static void wait_for_approval(struct job *j) {
+        uint64_t deadline = job_approval_deadline(j), now = now_realtime_usec();
+        int r;
+
+        if (j->approved.user) {
+                if (!engine_target_acquire(eng(j), j)) {
+                        jlog(j, LOG_NOTICE, NULL, "approved; waiting: another job is dry-running or importing "
+                             "into tenant %s", j->to.name);
+                        return;
+                }
+                transition(j, steps[j->state].next);
+                return;
+        }
+        {
+                struct job *next = engine_target_release(eng(j), j);
+                if (next)
+                        job_continue(next);
+        }
+        if (now >= deadline) {
+                expire(j);
+                return;
+        }
+        j->approval_timer = sd_event_source_disable_unref(j->approval_timer);
+        r = sd_event_add_time(eng(j)->event, &j->approval_timer, CLOCK_REALTIME, deadline, USEC_PER_SEC,
+                              on_approval_timeout, j);
+        if (r < 0) {
+                /* without it the job could wait for ever: stop, it resumes
+                 * (and is timed again) at the next start */
+                jlog(j, LOG_ERR, NULL, "cannot arm the approval_timeout timer; stopping the job (it resumes at "
+                     "the next start)");
+                finish(j);
+        }
+}
+
+static int check_awaiting(const struct job *j, const char *verb, char **ret_err) {
+        if (j->state != JOB_AWAITING_APPROVAL) {
+                *ret_err = xasprintf("job %s is %s, not awaiting approval: nothing to %s", j->id,
+                                     job_state_to_string(j->state), verb);
+                return -EBUSY;
+        }
+        if (j->approved.user) {
+                *ret_err = xasprintf("job %s was approved already by %s (uid %u)", j->id, j->approved.user,
+                                     j->approved.uid);
+                return -EALREADY;
+        }
+        return 0;
+}
+
+static void decision_copy(struct job_decision *d, const struct job_decision *who, const char *reason) {
+        job_decision_free(d);
+        d->user = xstrdup(who->user);
+        d->uid = who->uid;
+        d->usec = now_realtime_usec();
+        d->reason = reason ? text_clean_str(reason, JOB_MAX_REASON) : NULL;
+}
+
+int job_approve(struct job *j, const struct job_decision *who, char **ret_err) {
+        int r = check_awaiting(j, "approve", ret_err);
+
+        if (r < 0)
+                return r;
+        decision_copy(&j->approved, who, NULL);
+        /* on disk before anything follows from it, and before the operator
+         * hears "approved": a crash after this goes on to the import */
+        r = store_save(eng(j)->jobs_dir, j);
+        if (r < 0) {
+                job_decision_free(&j->approved);
+                *ret_err = xasprintf("cannot save the approval in %s: %s; the job still awaits approval",
+                                     eng(j)->jobs_dir, strerror(-r));
+                return r;
+        }
+        j->approval_timer = sd_event_source_disable_unref(j->approval_timer);
+        jlog(j, LOG_NOTICE, MSGID_JOB_DECIDED, "approved by %s (uid %u); importing file %s into tenant %s",
+             j->approved.user, j->approved.uid, strempty(j->target_file_id), j->to.name);
+        notify_changed(j);
+        wait_for_approval(j);
+        return 0;
+}
+
+int job_reject(struct job *j, const struct job_decision *who, const char *reason, char **ret_err) {
+        int r = check_awaiting(j, "reject", ret_err);
+
+        if (r < 0)
+                return r;
+        decision_copy(&j->rejected, who, reason);
+        jlog(j, LOG_NOTICE, MSGID_JOB_DECIDED, "rejected by %s (uid %u)%s%s", j->rejected.user, j->rejected.uid,
+             j->rejected.reason ? ": " : "", strempty(j->rejected.reason));
+        job_fail(j, FAILURE_REJECTED, "rejected by %s (uid %u)%s%s; nothing was imported", j->rejected.user,
+                 j->rejected.uid, j->rejected.reason ? ": " : "", strempty(j->rejected.reason));
+        return 0;
 }
 
 static int on_timer(sd_event_source *src, uint64_t usec, void *userdata) {
@@ -582,11 +747,31 @@ static void on_login_done(struct job *j, const struct http_result *res) {
 
 static char *success_text(const struct job *j);
 
+/* The journal line of a job that enters awaiting-approval (logged before
+ * the state is saved, as the endings are). */
+static void announce_approval(struct job *j) {
+        _cleanup_free_ char *tot = job_totals_text(&j->dry_run.totals);
+        char when[64], d[32];
+        uint64_t deadline = now_realtime_usec() + j->settings.approval_timeout_usec;
+
+        jlog(j, LOG_NOTICE, MSGID_AWAITING_APPROVAL, "dry run %s passed (%s, %zu warning(s)); awaiting approval "
+             "until %s (approval_timeout %s): see what will change with `dev2prodctl show %s`, then "
+             "`dev2prodctl approve %s` or `dev2prodctl reject %s`", strempty(j->dry_run_id), tot,
+             import_status_n_warnings(&j->dry_run), format_timestamp_utc(when, sizeof when, deadline),
+             format_duration(d, sizeof d, j->settings.approval_timeout_usec), j->id, j->id, j->id);
+}
+
 /* The step is done: on along its edge.  mode: dry-run ends where the edge
  * would enter the import: the job has done all it was asked to. */
 static void step_done(struct job *j) {
         enum job_state next = steps[j->state].next;
 
+        if (next < _JOB_STEPS && is_wait_step(next)) {
+                if (j->settings.approval == APPROVAL_REQUIRED && j->mode == MODE_IMPORT)
+                        announce_approval(j);
+                else
+                        next = steps[next].next;
+        }
         if (next < _JOB_STEPS && steps[next].kind == REQ_IMPORT && j->mode == MODE_DRY_RUN)
                 next = JOB_SUCCEEDED;
         if (next == JOB_SUCCEEDED) {
@@ -1069,6 +1254,11 @@ void job_run(struct job *j, struct engine *e) {
                      "(a duplicate on tenant %s is harmless)", job_state_to_string(j->state),
                      side_tenant(j, steps[j->state].side)->name);
                 break;
+        case REDO_WAIT:
+                jlog(j, LOG_NOTICE, NULL, "resuming: %s", j->approved.user ? "approved; on to the import" :
+                     "still awaiting approval");
+                notify_changed(j);      /* the daemon counts a waiting job apart (daemon.c, parked) */
+                break;
         case REDO_NEVER:
                 {
                         _cleanup_free_ char *what = xasprintf("the daemon stopped after deciding to import file "
@@ -1091,6 +1281,7 @@ void job_suspend(struct job *j) {
                 j->download_fd = -1;
         }
         j->timer = sd_event_source_disable_unref(j->timer);
+        j->approval_timer = sd_event_source_disable_unref(j->approval_timer);
         j->logging_in = false;
         j->save_pending = false;
         if (j->engine) {

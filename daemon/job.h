@@ -26,6 +26,14 @@ void job_suspend(struct job *j);
 /* Ends the job as cancelled (operator request); saves it. */
 void job_cancel(struct job *j, const char *why);
 
+/* The approval gate (approval: required): j must be in awaiting-approval
+ * and not approved yet, else a negative errno with *ret_err saying why.
+ * job_approve saves the approval before it returns 0 and the job goes on
+ * to the import; job_reject ends the job as failed (rejected).  who says
+ * which operator (the control socket's peer); reason may be NULL. */
+int job_approve(struct job *j, const struct job_decision *who, char **ret_err);
+int job_reject(struct job *j, const struct job_decision *who, const char *reason, char **ret_err);
+
 /* For status lines: "uploading 48% of 210 MiB". */
 char *job_describe_progress(const struct job *j);
 

@@ -33,6 +33,7 @@ static char *detail_export(const struct job *j);
 static char *detail_download(const struct job *j);
 static char *detail_upload(const struct job *j);
 static char *detail_dry_run(const struct job *j);
+static char *detail_approval(const struct job *j);
 static char *detail_import(const struct job *j);
 
 /* Every state as data.  name: the job file's "state" and DEV2PROD_STEP=;
@@ -54,6 +55,7 @@ static const struct {
         [JOB_UPLOAD]       = { "upload",       "uploading",   IN_NONE,        true,  detail_upload },
         [JOB_DRY_RUN]      = { "dry-run",      "dry-running", IN_TARGET_FILE, false, detail_dry_run },
         [JOB_DRY_RUN_POLL] = { "dry-run-poll", "dry-running", IN_DRY_RUN_ID,  false, NULL },
+        [JOB_AWAITING_APPROVAL] = { "awaiting-approval", "awaiting approval", IN_NONE, false, detail_approval },
         [JOB_IMPORT]       = { "import",       "importing",   IN_TARGET_FILE, false, detail_import },
         [JOB_IMPORT_POLL]  = { "import-poll",  "importing",   IN_IMPORT_ID,   false, NULL },
         [JOB_SUCCEEDED]    = { "succeeded",    "succeeded" },
@@ -122,6 +124,21 @@ static char *detail_dry_run(const struct job *j) {
                                              j->target_file_id) : NULL;
 }
 
+static char *detail_approval(const struct job *j) {
+        _cleanup_free_ char *t = NULL;
+        char when[64];
+
+        if (!j->dry_run.has_totals)
+                return NULL;
+        t = job_totals_text(&j->dry_run.totals);
+        return xasprintf("dry run passed: %s; approve by %s (dev2prodctl approve %s)", t,
+                         format_timestamp_utc(when, sizeof when, job_approval_deadline(j)), j->id);
+}
+
+uint64_t job_approval_deadline(const struct job *j) {
+        return j->steps[JOB_AWAITING_APPROVAL].started_usec + j->settings.approval_timeout_usec;
+}
+
 static char *detail_import(const struct job *j) {
         _cleanup_free_ char *t = NULL;
 
@@ -169,6 +186,12 @@ struct job *job_new(const char *id, const struct promotion *p, uint64_t due_usec
         return j;
 }
 
+void job_decision_free(struct job_decision *d) {
+        free(d->user);
+        free(d->reason);
+        *d = (struct job_decision) {};
+}
+
 static void tenant_free(struct job_tenant *t) {
         free(t->name);
         free(t->url);
@@ -193,6 +216,12 @@ void job_free(struct job *j) {
         import_status_free(&j->dry_run);
         free(j->import_id);
         import_status_free(&j->import);
+        job_decision_free(&j->approved);
+        job_decision_free(&j->rejected);
+        job_decision_free(&j->resolved);
+        free(j->resolved_from);
+        free(j->resolved_by_job);
+        free(j->resolves);
         free(j->superseded_by);
         free(j);
 }

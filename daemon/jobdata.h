@@ -17,6 +17,7 @@ enum job_state {
         JOB_UPLOAD,             /* POST multipart to target -> target_file_id */
         JOB_DRY_RUN,            /* POST import?dryRun=true  -> dry_run_id */
         JOB_DRY_RUN_POLL,       /* GET import status, judge */
+        JOB_AWAITING_APPROVAL,  /* no request: waits for dev2prodctl approve (approval: required) */
         JOB_IMPORT,             /* POST import              -> import_id */
         JOB_IMPORT_POLL,        /* GET import status */
         JOB_SUCCEEDED,
@@ -33,6 +34,15 @@ struct step_record {            /* per state, for history and `dev2prodctl show`
 
 struct job_tenant {             /* snapshot taken when the job was created */
         char *name, *url, *tenant_id;
+};
+
+/* An operator's decision on a job (dev2prodctl approve, reject, resolve):
+ * who (from the control socket's peer credentials) and when. */
+struct job_decision {
+        char *user;                     /* user name, or the uid as text; NULL = no decision */
+        unsigned uid;
+        uint64_t usec;                  /* realtime */
+        char *reason;                   /* reject --reason; resolve: "imported" or "not-imported" */
 };
 
 struct engine;
@@ -63,6 +73,12 @@ struct job {
         struct import_status import;
         struct step_record steps[_JOB_STEPS];
         unsigned duplicates;            /* creating requests sent again after a lost answer */
+        /* the approval gate (approval: required) and resolving a lost
+         * import answer (dev2prodctl resolve); see job.c */
+        struct job_decision approved, rejected, resolved;
+        char *resolved_from;            /* the failure a resolve --imported replaced */
+        char *resolved_by_job;          /* the job a resolve --not-imported made */
+        char *resolves;                 /* in that job: the job it resolves */
 
         /* ---- runtime only ---- */
         struct engine *engine;
@@ -84,6 +100,7 @@ struct job {
          * job is found at start): this one must not import an older
          * package over a newer one, see job_run. */
         char *superseded_by;
+        sd_event_source *approval_timer;        /* awaiting-approval: ends it expired */
 };
 
 /* What each state is, as data (the table in jobdata.c); what the machine
@@ -109,6 +126,11 @@ char *job_state_detail(const struct job *j, enum job_state s);
 char *job_result_text(const struct job *j);
 /* "added 1, modified 2, removed 0, failed 0, skipped 0" */
 char *job_totals_text(const struct totals *t);
+
+/* When a job in awaiting-approval expires (realtime): the step's saved
+ * start plus the job's approval_timeout. */
+uint64_t job_approval_deadline(const struct job *j);
+void job_decision_free(struct job_decision *d);
 
 struct job *job_new(const char *id, const struct promotion *p, uint64_t due_usec);
 /* Frees the data only: a job that may be running is stopped first

@@ -22,6 +22,9 @@
 #define MSGID_JOB_SUCCEEDED "6b1f3c2a9d4e4f0a8c7b5e2d1a0f9c33"
 #define MSGID_JOB_FAILED    "6b1f3c2a9d4e4f0a8c7b5e2d1a0f9c34"
 #define MSGID_DRYRUN_REJECTED "6b1f3c2a9d4e4f0a8c7b5e2d1a0f9c35"
+#define MSGID_AWAITING_APPROVAL "6b1f3c2a9d4e4f0a8c7b5e2d1a0f9c3a"
+#define MSGID_JOB_DECIDED   "6b1f3c2a9d4e4f0a8c7b5e2d1a0f9c3b"  /* approved or rejected */
+#define MSGID_JOB_RESOLVED  "6b1f3c2a9d4e4f0a8c7b5e2d1a0f9c3c"
 
 struct log_ctx {
         const char *job;        /* DEV2PROD_JOB= */

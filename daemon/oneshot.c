@@ -65,6 +65,18 @@ static void on_finished(struct engine *e, struct job *j) {
         sd_event_exit(e->event, exit_code);
 }
 
+/* approval: required needs an operator and the control socket, which
+ * --once has not: the job stops saved in awaiting-approval, and the daemon
+ * resumes it (dev2prodctl approve then works). */
+static void on_changed(struct engine *e, struct job *j) {
+        if (j->state != JOB_AWAITING_APPROVAL || j->approved.user)
+                return;
+        log_notice("job %s awaits approval, which --once cannot take: start dev2prodd (it resumes the job), "
+                   "then `dev2prodctl approve %s`", j->id, j->id);
+        exit_code = EXIT_JOB_FAILED;
+        sd_event_exit(e->event, exit_code);
+}
+
 static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
         struct job *j = userdata;
         log_notice("%s: stopping; the job's state is saved and it resumes at the next run",
@@ -117,6 +129,7 @@ int oneshot_run(const struct config *c, const char *name) {
          * alerts as one with the daemon. */
         e.userdata = metrics = metrics_new(NULL, c->state_directory, DEV2PROD_VERSION, now_realtime_usec(), NULL, NULL);
         metrics_configure(metrics, c, now_realtime_usec());
+        e.job_changed = on_changed;
 
         j = NULL;
         r = find_unfinished(e.jobs_dir, name, &j);

@@ -10,12 +10,15 @@
  * there: the files are read by people and scripts), and the words of an
  * enum, in the order of its values. */
 static const char *const on_warnings_words[] = { "proceed", "stop", NULL };
+static const char *const approval_words[] = { "none", "required", NULL };
 #define SETTING_SUFFIX_DURATION    "_usec"
 #define SETTING_SUFFIX_UINT        ""
 #define SETTING_SUFFIX_ON_WARNINGS ""
 #define SETTING_WORDS_DURATION     NULL
 #define SETTING_WORDS_UINT         NULL
 #define SETTING_WORDS_ON_WARNINGS  on_warnings_words
+#define SETTING_SUFFIX_APPROVAL    ""
+#define SETTING_WORDS_APPROVAL     approval_words
 
 const struct setting_desc settings_desc[_SETTINGS_N] = {
 #define SETTING_DESC(key, member, type, def, min_, max_)                                                \

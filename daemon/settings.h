@@ -33,6 +33,9 @@
 #include "util.h"
 
 enum on_warnings { ON_WARNINGS_PROCEED, ON_WARNINGS_STOP };
+/* none: a clean dry run leads straight to the import; required: the job
+ * waits in state awaiting-approval for dev2prodctl approve (job.c). */
+enum approval { APPROVAL_NONE, APPROVAL_REQUIRED };
 
 #define SETTINGS(X)                                                                                     \
         /* how often a running export, dry run or import is polled */                                  \
@@ -50,18 +53,24 @@ enum on_warnings { ON_WARNINGS_PROCEED, ON_WARNINGS_STOP };
         /* a transfer below 1 byte/s this long fails (curl's low speed time) */                        \
         X(stall_timeout,   low_speed_time_usec,  DURATION,    SEC(60),             SEC(1),    SEC(3600)) \
         /* a whole small request (not a download or upload) */                                         \
-        X(request_timeout, request_timeout_usec, DURATION,    SEC(300),            SEC(1),    SEC(3600))
+        X(request_timeout, request_timeout_usec, DURATION,    SEC(300),            SEC(1),    SEC(3600)) \
+        /* after a clean dry run: import at once, or wait for an operator */                            \
+        X(approval,        approval,             APPROVAL,    APPROVAL_NONE,       0,         0)         \
+        /* how long a job waits for approval before it ends expired */                                 \
+        X(approval_timeout, approval_timeout_usec, DURATION,  SEC(12 * 3600),      SEC(1),    SEC(30 * 86400))
 
 /* What each type is in C.  A new type also needs its SETTING_T_ below and
  * its job-file key suffix and words in settings.c. */
 #define SETTING_CTYPE_DURATION    uint64_t
 #define SETTING_CTYPE_UINT        unsigned
 #define SETTING_CTYPE_ON_WARNINGS enum on_warnings
+#define SETTING_CTYPE_APPROVAL    enum approval
 
 enum setting_type {
         SETTING_T_DURATION,
         SETTING_T_UINT,
         SETTING_T_ON_WARNINGS,
+        SETTING_T_APPROVAL,
 };
 
 struct settings {

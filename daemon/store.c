@@ -210,7 +210,17 @@ static const struct field step_fields[] = {
 };
 static const struct fields step_table = FIELDS(struct step_record, step_fields);
 
-/* The order is the files' (looks_finished() wants "state" near the top). */
+static const struct field decision_fields[] = {
+        STR(struct job_decision, user),
+        UINT(struct job_decision, uid),
+        U64(struct job_decision, usec),
+        STR(struct job_decision, reason),
+};
+static const struct fields decision_table = FIELDS(struct job_decision, decision_fields);
+
+/* The order is the files' (looks_finished() wants "state" near the top).
+ * Fields added later come last and are written only when set, so that a
+ * file of an older version is written again byte for byte. */
 static const struct field job_fields[] = {
         CUSTOM("format", gen_format, NULL),
         STR(struct job, id),
@@ -240,6 +250,12 @@ static const struct field job_fields[] = {
         OBJECT_IF_SET(struct job, import, struct import_status, status, import_table),
         UINT(struct job, duplicates),
         CUSTOM("steps", gen_steps, load_steps),
+        OBJECT_IF_SET(struct job, approved, struct job_decision, user, decision_table),
+        OBJECT_IF_SET(struct job, rejected, struct job_decision, user, decision_table),
+        OBJECT_IF_SET(struct job, resolved, struct job_decision, user, decision_table),
+        STR(struct job, resolved_from),
+        STR(struct job, resolved_by_job),
+        STR(struct job, resolves),
 };
 static const struct fields job_table = FIELDS(struct job, job_fields);
 

@@ -3,6 +3,7 @@
  * (ctlclient.c) gets the answer line.  The client runs in a thread: it
  * blocks, and the server needs the event loop turning. */
 #include <check.h>
+#include <pwd.h>
 #include <errno.h>
 #include <pthread.h>
 #include <sys/stat.h>
@@ -15,6 +16,7 @@
 /* What the fake daemon was asked. */
 struct calls {
         char run[64], cancel[64], job[64];
+        char decided[128];      /* "VERB ID uid USER [REASON]" */
 };
 
 static int fake_run(void *userdata, const char *name, char **ret_id, char **ret_err) {
@@ -44,11 +46,37 @@ static bool fake_has_job(void *userdata, const char *id) {
         return streq(id, "nightly-1");
 }
 
-static const struct control_handler fake = { .run = fake_run, .cancel = fake_cancel, .has_job = fake_has_job };
+static void note(struct calls *c, const char *verb, const char *id, const struct control_peer *who, const char *x) {
+        snprintf(c->decided + strlen(c->decided), sizeof c->decided - strlen(c->decided), "%s%s %s %u %s%s%s",
+                 c->decided[0] ? "; " : "", verb, id, who->uid, who->user, x ? " " : "", x ? x : "");
+}
+
+static int fake_approve(void *userdata, const char *id, const struct control_peer *who, char **ret_err) {
+        note(userdata, "approve", id, who, NULL);
+        return 0;
+}
+
+static int fake_reject(void *userdata, const char *id, const char *reason, const struct control_peer *who,
+                       char **ret_err) {
+        note(userdata, "reject", id, who, reason);
+        return 0;
+}
+
+static int fake_resolve(void *userdata, const char *id, bool imported, const struct control_peer *who,
+                        char **ret_id, char **ret_err) {
+        note(userdata, "resolve", id, who, imported ? "imported" : "not-imported");
+        *ret_id = xstrdup(imported ? id : "nightly-2");
+        return 0;
+}
+
+static const struct control_handler fake = { .run = fake_run, .cancel = fake_cancel, .has_job = fake_has_job,
+                                             .approve = fake_approve, .reject = fake_reject,
+                                             .resolve = fake_resolve };
 
 static const char *const requests[] = {
         "ping", "run nightly", "run weekly", "cancel nightly-1", "cancel nope", "job nightly-1", "job nope",
-        "frobnicate",
+        "frobnicate", "approve nightly-1", "reject nightly-1 too risky now", "resolve nightly-1 not-imported",
+        "resolve nightly-1 maybe",
 };
 #define N_REQ ELEMENTSOF(requests)
 
@@ -107,7 +135,21 @@ START_TEST(requests_reach_the_handler) {
         ck_assert_str_eq(cl.answers[4], "error no running or queued job 'nope'");
         ck_assert_str_eq(cl.answers[5], "ok active");
         ck_assert_str_eq(cl.answers[6], "ok inactive");
-        ck_assert_str_eq(cl.answers[7], "error unknown request (expected: run NAME, cancel JOB, ping)");
+        ck_assert_str_eq(cl.answers[7], "error unknown request (expected: run NAME, cancel JOB, approve JOB, "
+                                        "reject JOB, resolve JOB, ping)");
+        ck_assert_str_eq(cl.answers[8], "ok nightly-1");
+        ck_assert_str_eq(cl.answers[9], "ok nightly-1");
+        ck_assert_str_eq(cl.answers[10], "ok nightly-2");      /* the new job */
+        ck_assert_ptr_nonnull(strstr(cl.answers[11], "error usage:"));
+        /* who asked: the peer of the connection (this process) */
+        {
+                struct passwd *pw = getpwuid(getuid());
+                _cleanup_free_ char *user = pw ? xstrdup(pw->pw_name) : xasprintf("%u", (unsigned) getuid());
+                _cleanup_free_ char *want = xasprintf("approve nightly-1 %u %s; reject nightly-1 %u %s too risky now; "
+                                                      "resolve nightly-1 %u %s not-imported", (unsigned) getuid(),
+                                                      user, (unsigned) getuid(), user, (unsigned) getuid(), user);
+                ck_assert_str_eq(calls.decided, want);
+        }
         /* the last of each kind the handler saw */
         ck_assert_str_eq(calls.run, "weekly");
         ck_assert_str_eq(calls.cancel, "nope");

@@ -319,8 +319,16 @@ START_TEST(table_is_consistent) {
         unsigned imports = 0, n = 0;
 
         for (enum job_state i = 0; i < _JOB_STEPS; i++) {
-                ck_assert_ptr_nonnull(steps[i].prepare);
-                ck_assert_ptr_nonnull(steps[i].answer);
+                /* a step sends a request and judges its answer, or is the
+                 * approval gate: nothing to send, nothing to hold, before
+                 * the import */
+                ck_assert(!steps[i].prepare == !steps[i].answer);
+                if (is_wait_step(i)) {
+                        ck_assert_int_eq(i, JOB_AWAITING_APPROVAL);
+                        ck_assert_int_eq(steps[i].redo, REDO_WAIT);
+                        ck_assert_int_eq(steps[i].per_target, MANY);
+                        ck_assert(!import_reached(i) && steps[steps[i].next].kind == REQ_IMPORT);
+                }
                 ck_assert(steps[i].next < _JOB_STATE_MAX && steps[i].next != i);
                 ck_assert(steps[i].back == NONE || steps[i].back < _JOB_STEPS);
                 /* the target lock is about the target */
@@ -470,7 +478,8 @@ START_TEST(happy_path_with_every_poll_again) {
         ck_assert_uint_eq(k->steps[JOB_IMPORT].attempts, 1);
         ck_assert(k->import.has_totals);
         for (enum job_state s = 0; s < _JOB_STEPS; s++)
-                ck_assert(k->steps[s].started_usec && k->steps[s].finished_usec >= k->steps[s].started_usec);
+                ck_assert(is_wait_step(s) ? !k->steps[s].started_usec :     /* approval: none */
+                          k->steps[s].started_usec && k->steps[s].finished_usec >= k->steps[s].started_usec);
         job_free(k);
         job_free(j);
 }
@@ -489,6 +498,118 @@ START_TEST(dry_run_mode_stops_before_the_import) {
                                      "removed 0, failed 0, skipped 0");
         ck_assert_ptr_null(strstr(sent, "import"));
         ck_assert_str_eq(states_seen, "export export-poll download upload dry-run dry-run-poll succeeded");
+        job_free(j);
+}
+END_TEST
+
+/* ---- the approval gate ------------------------------------------------------- */
+
+static const struct job_decision operator_ = { .user = (char *) "alice", .uid = 1001 };
+
+START_TEST(approval_gate) {
+        struct job *j, *k;
+        char *err = NULL;
+
+        promo.settings.approval = APPROVAL_REQUIRED;
+        j = new_job("nightly-1");
+        drive_to(j, JOB_DRY_RUN_POLL);
+        reply(j, 200, DRY_CLEAN);
+        /* nothing is sent, the target tenant is free for other jobs */
+        ck_assert_int_eq(j->state, JOB_AWAITING_APPROVAL);
+        ck_assert_ptr_null(pending_of(j));
+        ck_assert_ptr_nonnull(j->approval_timer);
+        k = job_new("other-1", &promo, 0);
+        k->engine = &eng_;
+        ck_assert(engine_target_acquire(&eng_, k));
+        ck_assert_ptr_null(engine_target_release(&eng_, k));
+        job_free(k);
+        /* a restart keeps it waiting, and sends nothing */
+        j = restart(j, NULL);
+        ck_assert_int_eq(j->state, JOB_AWAITING_APPROVAL);
+        ck_assert_ptr_null(pending_of(j));
+        /* approve: saved with who, before the import's state */
+        ck_assert_int_eq(job_approve(j, &operator_, &err), 0);
+        k = load("nightly-1");
+        ck_assert_str_eq(k->approved.user, "alice");
+        ck_assert_uint_eq(k->approved.uid, 1001);
+        ck_assert_int_eq(k->state, JOB_IMPORT);
+        job_free(k);
+        ck_assert_int_eq(j->state, JOB_IMPORT);
+        ck_assert_int_eq(job_approve(j, &operator_, &err), -EBUSY);    /* not awaiting any more */
+        ck_assert_ptr_nonnull(strstr(err, "not awaiting approval"));
+        free(err);
+        drive_to(j, JOB_IMPORT_POLL);
+        reply(j, 200, IMPORT_CLEAN);
+        assert_ended(j, JOB_SUCCEEDED, NULL);
+        ck_assert_str_eq(states_seen, "export export-poll download upload dry-run dry-run-poll awaiting-approval "
+                                      "awaiting-approval awaiting-approval import import-poll succeeded");
+        job_free(j);
+
+        /* approved, then a crash before the import's state was saved: the
+         * approval is not lost, the import is sent once */
+        j = fresh_job("nightly-2");
+        drive_to(j, JOB_DRY_RUN_POLL);
+        reply(j, 200, DRY_CLEAN);
+        ck_assert_int_eq(j->state, JOB_AWAITING_APPROVAL);
+        j->approved.user = xstrdup("bob");
+        ck_assert_int_eq(store_save(eng_.jobs_dir, j), 0);
+        j = restart(j, NULL);
+        ck_assert_int_eq(j->state, JOB_IMPORT);
+        ck_assert_ptr_nonnull(pending_of(j));
+        ck_assert_uint_eq(j->steps[JOB_IMPORT].attempts, 1);
+        job_suspend(j);
+        job_free(j);
+
+        /* mode: dry-run has nothing to approve */
+        promo.mode = MODE_DRY_RUN;
+        j = fresh_job("nightly-3");
+        drive_to(j, JOB_DRY_RUN_POLL);
+        reply(j, 200, DRY_CLEAN);
+        assert_ended(j, JOB_SUCCEEDED, NULL);
+        job_free(j);
+}
+END_TEST
+
+static void past_deadline(struct job *j) {
+        j->steps[JOB_AWAITING_APPROVAL].started_usec = now_realtime_usec() - j->settings.approval_timeout_usec - 1;
+}
+
+START_TEST(approval_reject_and_expire) {
+        struct job *j, *k;
+        char *err = NULL;
+
+        promo.settings.approval = APPROVAL_REQUIRED;
+        j = new_job("nightly-1");
+        drive_to(j, JOB_DRY_RUN_POLL);
+        reply(j, 200, DRY_CLEAN);
+        ck_assert_int_eq(job_reject(j, &operator_, "bad timing", &err), 0);
+        assert_ended(j, JOB_FAILED, "rejected");
+        k = load("nightly-1");
+        ck_assert_str_eq(k->rejected.user, "alice");
+        ck_assert_str_eq(k->rejected.reason, "bad timing");
+        job_free(k);
+        ck_assert_ptr_null(strstr(sent, "import "));
+        ck_assert_int_eq(job_reject(j, &operator_, NULL, &err), -EBUSY);
+        free(err);
+        job_free(j);
+
+        /* the deadline passed while the daemon was down: expired at once */
+        j = fresh_job("nightly-2");
+        drive_to(j, JOB_DRY_RUN_POLL);
+        reply(j, 200, DRY_CLEAN);
+        j = restart(j, past_deadline);
+        assert_ended(j, JOB_FAILED, "expired");
+        job_free(j);
+
+        /* and while it runs: the realtime timer */
+        promo.settings.approval_timeout_usec = 20 * USEC_PER_MSEC;
+        j = fresh_job("nightly-3");
+        drive_to(j, JOB_DRY_RUN_POLL);
+        reply(j, 200, DRY_CLEAN);
+        for (unsigned i = 0; i < 500 && !n_finished; i++)
+                ck_assert_int_ge(sd_event_run(ev, 10 * USEC_PER_MSEC), 0);
+        assert_ended(j, JOB_FAILED, "expired");
+        ck_assert_ptr_null(strstr(sent, "import"));
         job_free(j);
 }
 END_TEST
@@ -928,6 +1049,8 @@ int main(void) {
         tcase_add_test(tc, data_columns);
         tcase_add_test(tc, happy_path_with_every_poll_again);
         tcase_add_test(tc, dry_run_mode_stops_before_the_import);
+        tcase_add_test(tc, approval_gate);
+        tcase_add_test(tc, approval_reject_and_expire);
         tcase_add_test(tc, creating_steps_retry_and_count_duplicates);
         tcase_add_test(tc, retries_run_out);
         tcase_add_test(tc, resume_resends_or_polls);

@@ -7,7 +7,9 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "failure.h"
 #include "job.h"
+#include "resolve.h"
 #include "store.h"
 
 static char dir[] = "/tmp/d2p-store.XXXXXX";
@@ -73,6 +75,111 @@ START_TEST(round_trip) {
         ck_assert_int_eq(st.st_mode & 0777, 0640);  /* the service's group reads it */
         free(a); free(b); free(path);
         job_free(j); job_free(k);
+}
+END_TEST
+
+/* The approval gate's and resolve's fields (issue 11 parts 4, 5): saved and
+ * read back; a file without them (every older one) has none. */
+START_TEST(decisions_round_trip) {
+        struct job *j = sample(), *k = NULL;
+        char *err = NULL, *a, *b, *path;
+
+        j->state = JOB_AWAITING_APPROVAL;
+        j->settings.approval = APPROVAL_REQUIRED;
+        j->settings.approval_timeout_usec = 43200000000ULL;
+        j->steps[JOB_AWAITING_APPROVAL].started_usec = 1000;
+        j->approved = (struct job_decision) { .user = strdup("alice"), .uid = 1001, .usec = 77 };
+        j->rejected = (struct job_decision) { .user = strdup("0"), .uid = 0, .usec = 78, .reason = strdup("why \"not\"") };
+        j->resolved = (struct job_decision) { .user = strdup("bob"), .uid = 1002, .usec = 79, .reason = strdup("imported") };
+        j->resolved_from = strdup("import-outcome-unknown");
+        j->resolved_by_job = strdup("forms-nightly-20261129T023000Z");
+        j->resolves = strdup("forms-nightly-20261127T023000Z");
+        ck_assert_int_eq(store_save(dir, j), 0);
+        path = store_job_path(dir, j->id);
+        ck_assert_int_eq(store_load(path, &k, &err), 0);
+        a = store_job_to_json(j, true);
+        b = store_job_to_json(k, true);
+        ck_assert_str_eq(a, b);
+        ck_assert_ptr_nonnull(strstr(a, "\"state\": \"awaiting-approval\""));
+        ck_assert_ptr_nonnull(strstr(a, "\"approval\": \"required\""));
+        ck_assert_int_eq(k->state, JOB_AWAITING_APPROVAL);
+        ck_assert_int_eq(k->settings.approval, APPROVAL_REQUIRED);
+        ck_assert_uint_eq(job_approval_deadline(k), 1000 + 43200000000ULL);
+        ck_assert_str_eq(k->approved.user, "alice");
+        ck_assert_uint_eq(k->approved.uid, 1001);
+        ck_assert_uint_eq(k->approved.usec, 77);
+        ck_assert_ptr_null(k->approved.reason);
+        ck_assert_str_eq(k->rejected.user, "0");
+        ck_assert_str_eq(k->rejected.reason, "why \"not\"");
+        ck_assert_str_eq(k->resolved.reason, "imported");
+        ck_assert_str_eq(k->resolved_from, "import-outcome-unknown");
+        ck_assert_str_eq(k->resolved_by_job, "forms-nightly-20261129T023000Z");
+        ck_assert_str_eq(k->resolves, "forms-nightly-20261127T023000Z");
+        free(a); free(b); free(path);
+        job_free(j); job_free(k);
+}
+END_TEST
+
+/* resolve.h: only an import-outcome-unknown ending, once; --imported turns
+ * it into succeeded keeping what it was; the new job of --not-imported
+ * dry-runs old's uploaded file. */
+START_TEST(resolve_rules) {
+        struct tenant from = { .name = "dev", .url = "https://dev.example.net", .tenant_id = "111" };
+        struct tenant to = { .name = "prod", .url = "https://example.net", .tenant_id = "222" };
+        struct promotion p = { .name = "forms-nightly", .package = "99999", .from = &from, .to = &to,
+                               .mode = MODE_IMPORT, .settings = settings_builtin };
+        struct job_decision who = { .user = (char *) "carol", .uid = 1003 };
+        struct job *j = sample(), *n;
+        char *err = NULL;
+
+        ck_assert_int_eq(resolve_check(j, true, &err), -EBUSY);        /* still running */
+        ck_assert_ptr_nonnull(strstr(err, "import-outcome-unknown"));
+        free(err); err = NULL;
+        j->state = JOB_FAILED;
+        j->failure = strdup("import-failed");
+        ck_assert_int_eq(resolve_check(j, false, &err), -EBUSY);       /* a verdict, not unknown */
+        free(err); err = NULL;
+        free(j->failure);
+        j->failure = strdup(failure_to_string(FAILURE_IMPORT_OUTCOME_UNKNOWN));
+        ck_assert_int_eq(resolve_check(j, true, &err), 0);
+
+        n = resolve_new_job(j, &p, "forms-nightly-20261130T000000Z", &err);
+        ck_assert_ptr_nonnull(n);
+        ck_assert_int_eq(n->state, JOB_DRY_RUN);
+        ck_assert_str_eq(n->target_file_id, "file-dst");
+        ck_assert_str_eq(n->package, "54321");                  /* the uploaded package, not today's */
+        ck_assert_str_eq(n->resolves, j->id);
+        ck_assert_int_eq(n->mode, MODE_IMPORT);
+        job_free(n);
+        p.mode = MODE_DRY_RUN;
+        ck_assert_ptr_null(resolve_new_job(j, &p, "x-1", &err));
+        free(err); err = NULL;
+        p.mode = MODE_IMPORT;
+        to.tenant_id = "333";
+        ck_assert_ptr_null(resolve_new_job(j, &p, "x-1", &err));
+        ck_assert_ptr_nonnull(strstr(err, "another tenant"));
+        free(err); err = NULL;
+
+        /* not imported, interrupted before the new job was saved: old names
+         * it, and only a second --not-imported may finish it */
+        resolve_mark_not_imported(j, &who, "forms-nightly-20261130T000000Z");
+        ck_assert_int_eq(resolve_check(j, false, &err), 0);
+        ck_assert_int_eq(resolve_check(j, true, &err), -EALREADY);
+        free(err); err = NULL;
+        job_decision_free(&j->resolved);
+        free(j->resolved_by_job);
+        j->resolved_by_job = NULL;
+
+        resolve_as_imported(j, &who);
+        ck_assert_int_eq(j->state, JOB_SUCCEEDED);
+        ck_assert_ptr_null(j->failure);
+        ck_assert_str_eq(j->resolved_from, "import-outcome-unknown");
+        ck_assert_str_eq(j->resolved.user, "carol");
+        ck_assert_str_eq(j->resolved.reason, "imported");
+        ck_assert_ptr_nonnull(strstr(j->message, "carol (uid 1003)"));
+        ck_assert_int_eq(resolve_check(j, true, &err), -EALREADY);      /* once */
+        free(err);
+        job_free(j);
 }
 END_TEST
 
@@ -557,6 +664,8 @@ int main(void) {
         TCase *tc = tcase_create("store");
         tcase_add_test(tc, round_trip);
         tcase_add_test(tc, old_files_round_trip);
+        tcase_add_test(tc, decisions_round_trip);
+        tcase_add_test(tc, resolve_rules);
         tcase_add_test(tc, damaged_files);
         tcase_add_test(tc, listing);
         tcase_add_test(tc, each_unfinished);
