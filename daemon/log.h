@@ -22,6 +22,8 @@
 #define MSGID_JOB_SUCCEEDED "6b1f3c2a9d4e4f0a8c7b5e2d1a0f9c33"
 #define MSGID_JOB_FAILED    "6b1f3c2a9d4e4f0a8c7b5e2d1a0f9c34"
 #define MSGID_DRYRUN_REJECTED "6b1f3c2a9d4e4f0a8c7b5e2d1a0f9c35"
+#define MSGID_NOTIFY_FAILED "6b1f3c2a9d4e4f0a8c7b5e2d1a0f9c40"
+#define MSGID_CHAIN_STOPPED "6b1f3c2a9d4e4f0a8c7b5e2d1a0f9c41"
 
 struct log_ctx {
         const char *job;        /* DEV2PROD_JOB= */
