@@ -1490,6 +1490,8 @@ static void chain_check(struct ctx *x) {
                 struct node *after = val_of(promo_tab, nt, pb->vals, "after");
                 _cleanup_free_ char *p = xasprintf("promotions[%zu].after", pb->index);
 
+                if (pb->item->type != NODE_MAPPING)
+                        continue;       /* said already */
                 if (sched && after) {
                         err(x, after, p, "use either schedule: or after:, not both");
                         continue;
