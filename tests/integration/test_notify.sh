@@ -35,6 +35,13 @@ RPID=
 recv_start() { python3 "$RECV" "$PORT" "$T/recv.log" > /dev/null 2>&1 & RPID=$!; sleep 0.3; }
 recv_stop() { [ -n "$RPID" ] && kill "$RPID" 2>/dev/null; wait "$RPID" 2>/dev/null; RPID=; }
 trap 'recv_stop; _lib_cleanup_daemon' EXIT
+# fu_status ID KIND: the status of the job's follow-up of that kind (its last one)
+fu_status() {
+        python3 -c 'import json,sys; print([f for f in json.load(open(sys.argv[1])).get("followups", []) if f["kind"] == sys.argv[2]][-1]["status"])' \
+                "$STATE/jobs/$1.json" "$2" 2>/dev/null
+}
+# wait_fu ID KIND STATUS [SECONDS]
+wait_fu() { for _ in $(seq $(( ${4:-20} * 10 ))); do [ "$(fu_status "$1" "$2")" = "$3" ] && return 0; sleep 0.1; done; return 1; }
 run_job() { "$CTL" --config "$CONFIG" run nightly --wait > "$T/run.out" 2>&1; grep -o 'nightly-[0-9TZ-]*' "$T/run.out" | head -1; }
 
 export DEV2PRODD_LOG_LEVEL=debug    # curl's own account too: the URL must not be in it
@@ -54,8 +61,7 @@ check "the job file keeps the pending follow-up" grep -q '"followups_pending": 1
 recv_start
 check "the receiver gets it once it is up" wait_for "$T/recv.log" "^$id1/succeeded " 40
 check "the body is the summary" grep -q "^$id1/succeeded /hook/$TOKEN {\"delivery\":\"$id1/succeeded\"" "$T/recv.log"
-check "the job file no longer says pending" wait_for "$STATE/jobs/$id1.json" '"status": "done"'
-sleep 0.5
+check "the webhook follow-up is saved as done" wait_fu "$id1" webhook done
 check "the marker is gone" sh -c "! grep -q followups_pending '$STATE/jobs/$id1.json'"
 
 echo "# dry-run-rejected"
@@ -77,7 +83,7 @@ id4=$(run_job)
 check "the job succeeded" test "$(job_state_of "$id4")" = succeeded
 check "the webhook attempt failed" wait_for "$T/daemon.log" "webhook notification of event succeeded failed" 20
 check "the program ran (once)" wait_for "$T/prog.out" "DEV2PROD_DELIVERY=$id4/succeeded"
-sleep 0.5
+check "its delivery is saved as done" wait_fu "$id4" exec done
 kill -KILL "$D_PID"; wait "$D_PID" 2>/dev/null; D_PID=
 check "the job file says pending" grep -q '"followups_pending": 1' "$STATE/jobs/$id4.json"
 recv_start
