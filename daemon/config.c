@@ -1243,6 +1243,10 @@ static void h_notify_promo(struct ctx *x, const char *path, struct node *v, void
         p->notify_set = true;
         if (v->type == NODE_SCALAR && streq(text_of(x, v), "none"))
                 return;
+        if (v->type != NODE_MAPPING) {
+                err(x, v, path, "expected a mapping (events:, exec:, exec_timeout:, webhook:) or none");
+                return;
+        }
         parse_notify(x, path, v, &p->notify);
 }
 
