@@ -21,6 +21,11 @@
 #define WEBHOOK_TIMEOUT_USEC (30 * USEC_PER_SEC)
 #define EXEC_KILL_GRACE_USEC (5 * USEC_PER_SEC)
 #define EXEC_STDERR_MAX 4096
+/* At most this many programs and webhook requests at once: a hundred jobs
+ * ending together (or a restart after a long webhook outage) must not
+ * fork a hundred programs or open a hundred connections; the rest wait
+ * for a place, in job order. */
+#define DELIVER_MAX_IN_FLIGHT 16
 
 
 struct op;
@@ -399,7 +404,8 @@ static void run_chain(struct deliver *d, struct job *j, size_t idx) {
                 free(f->job_id);
                 f->job_id = id;
                 save_job(d, j);
-                r = -EAGAIN;
+                f->next_usec = now_realtime_usec();     /* at once, by the new name */
+                return;
         }
         if (r >= 0)
                 log_full(LOG_NOTICE, 0, &c, NULL, "%s succeeded: chained job %s of %s created", j->id, f->job_id,
@@ -476,8 +482,10 @@ static void kick(struct deliver *d) {
                         struct followup *f = &j->followups[i];
                         if (f->status != FOLLOWUP_PENDING || in_flight(d, j, i))
                                 continue;
-                        if (f->next_usec <= now)
+                        if (f->next_usec <= now && (f->kind == FOLLOWUP_CHAIN || d->n_ops < DELIVER_MAX_IN_FLIGHT))
                                 start_one(d, j, i);
+                        else if (f->next_usec <= now)
+                                continue;       /* op_end() kicks again when a place frees up */
                         if (f->status == FOLLOWUP_PENDING && !in_flight(d, j, i) && (!next || f->next_usec < next))
                                 next = f->next_usec;
                 }
