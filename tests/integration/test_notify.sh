@@ -25,7 +25,19 @@ cat > "$T/prog.sh" <<SH
 echo "note from the program" >&2
 SH
 chmod 755 "$T/prog.sh"
+cat > "$T/hang.sh" <<SH
+#!/bin/sh
+echo started >> "$T/hang.out"
+sleep 60
+SH
+chmod 755 "$T/hang.sh"
 cat >> "$CONFIG" <<YAML
+  - name: slow
+    package: "54321"
+    from: dev
+    to: prod
+    schedule: "@yearly"
+    notify: { events: [succeeded], exec: [$T/hang.sh], exec_timeout: 1s }
 notify:
   exec: [$T/prog.sh, --severity, high]
   exec_timeout: 10s
@@ -97,6 +109,19 @@ check "each delivery id once" test -z "$(cut -d' ' -f1 "$T/recv.log" | sort | un
 check "four notifications in all (raw count)" test "$(wc -l < "$T/recv.log")" = 4
 check "the program ran once for the killed daemon's job" test "$(grep -c "^DEV2PROD_DELIVERY=$id4/succeeded\$" "$T/prog.out")" = 1
 check "the program ran once per event" test "$(grep -c '^--- args' "$T/prog.out")" = 4
+
+echo "# a program that hangs: killed at exec_timeout, the loop goes on"
+check "start" daemon_start
+"$CTL" --config "$CONFIG" run slow --wait > /dev/null 2>&1
+check "the program started" wait_for "$T/hang.out" started
+check "SIGTERM after exec_timeout" wait_for "$T/daemon.log" "still runs after exec_timeout: SIGTERM" 10
+check "the attempt counts as failed, tried again later" \
+        wait_for "$T/daemon.log" "exec notification of event succeeded failed (attempt 1): the program did not finish within exec_timeout" 15
+check "jobs run meanwhile" sh -c "'$CTL' --config '$CONFIG' run nightly --wait > /dev/null"
+daemon_stop
+sleep 0.5
+check "no program left behind after the stop" sh -c "! pgrep -f '$T/[h]ang.sh' > /dev/null"
+check "the promotion's notify: replaced the top level: no webhook for it" sh -c "! grep -q '^slow-' '$T/recv.log'"
 
 echo "# the webhook URL is a secret"
 check "not in the log" sh -c "! grep -q '$TOKEN' '$T/daemon.log'"
