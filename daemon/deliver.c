@@ -162,7 +162,12 @@ static void on_webhook_done(struct http_req *req, const struct http_result *res,
         struct op *o = userdata;
         struct job *j = o->job;
         bool ok = res->code == CURLE_OK && res->status >= 200 && res->status < 300;
-        _cleanup_free_ char *why = ok ? NULL : retry_describe(res);
+        /* The status only, not the receiver's words: an error page may
+         * echo the request's path, and with it the URL's token, into the
+         * log and the job file.  Without an answer, curl's words name the
+         * host at most. */
+        _cleanup_free_ char *why = ok ? NULL : res->code == CURLE_OK ? xasprintf("HTTP %ld", res->status)
+                                                                      : retry_describe(res);
 
         o->req = NULL;          /* freed by the HTTP layer after this returns */
         if (ok) {

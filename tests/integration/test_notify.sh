@@ -16,7 +16,8 @@ write_config
 sed -i "1i control_socket: $T/ctl.sock" "$CONFIG"
 PORT=$(free_port)
 TOKEN=tok$RANDOM$RANDOM$RANDOM
-printf 'http://127.0.0.1:%s/hook/%s\n' "$PORT" "$TOKEN" > "$T/webhook.url"
+# the receiver answers its first POST with a 500 that echoes this path
+printf 'http://127.0.0.1:%s/hook/%s/fail-once\n' "$PORT" "$TOKEN" > "$T/webhook.url"
 chmod 600 "$T/webhook.url"
 cat > "$T/prog.sh" <<SH
 #!/bin/sh
@@ -72,7 +73,8 @@ check "the webhook failure is logged with a retry" wait_for "$T/daemon.log" "web
 check "the job file keeps the pending follow-up" grep -q '"followups_pending": 1' "$STATE/jobs/$id1.json"
 recv_start
 check "the receiver gets it once it is up" wait_for "$T/recv.log" "^$id1/succeeded " 40
-check "the body is the summary" grep -q "^$id1/succeeded /hook/$TOKEN {\"delivery\":\"$id1/succeeded\"" "$T/recv.log"
+check "the body is the summary" grep -q "^$id1/succeeded /hook/$TOKEN/fail-once {\"delivery\":\"$id1/succeeded\"" "$T/recv.log"
+check "its 500 before that was logged by status only" grep -q "webhook notification of event succeeded failed (attempt [0-9]*): HTTP 500;" "$T/daemon.log"
 check "the webhook follow-up is saved as done" wait_fu "$id1" webhook done
 check "the marker is gone" sh -c "! grep -q followups_pending '$STATE/jobs/$id1.json'"
 
