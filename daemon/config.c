@@ -241,6 +241,7 @@ struct pbuild {
         size_t from_idx, to_idx;
         size_t index;           /* in the promotions: sequence */
         struct node **vals;     /* value node of each promo_tab key, if given (in ctx.promo_vals) */
+        struct node *item;      /* its mapping, for messages */
 };
 
 struct err {
@@ -270,6 +271,7 @@ struct ctx {
         /* every pbuild.vals, in one allocation: with 10,000 promotions
          * one each would be 10,000 more small allocations */
         struct node **promo_vals;
+        struct notify *notify;          /* top-level notify: */
 };
 
 static void err_mark(struct ctx *x, yaml_mark_t m, const char *key, const char *fmt, ...) _printf_(4, 5);
@@ -1042,12 +1044,227 @@ static void h_mode(struct ctx *x, const char *path, struct node *v, void *field,
                 err(x, v, path, "'%.64s' is not valid (use import or dry-run)", s);
 }
 
+/* ---- notify: (top level and per promotion) ----------------------------------- */
+
+#define EXEC_TIMEOUT_MAX_USEC (3600 * USEC_PER_SEC)
+#define EXEC_ARGS_MAX 64
+
+static const char *const notify_event_words[] = {
+#define NOTIFY_EVENT_WORD(name, word) word,
+        NOTIFY_EVENTS(NOTIFY_EVENT_WORD)
+#undef NOTIFY_EVENT_WORD
+};
+
+const char *notify_event_to_string(enum notify_event e) {
+        return e >= 0 && e < _NOTIFY_EVENT_MAX ? notify_event_words[e] : NULL;
+}
+
+int notify_event_from_string(const char *s) {
+        for (size_t i = 0; i < ELEMENTSOF(notify_event_words); i++)
+                if (streq(notify_event_words[i], s))
+                        return (int) i;
+        return -EINVAL;
+}
+
+void notify_free(struct notify *n) {
+        if (!n)
+                return;
+        for (size_t i = 0; n->exec && n->exec[i]; i++)
+                free(n->exec[i]);
+        free(n->exec);
+        secret_free(n->webhook_url);
+        free(n->webhook_source);
+        free(n->webhook_origin);
+        free(n);
+}
+
+const struct notify *config_notify_of(const struct config *c, const struct promotion *p) {
+        return p && p->notify_set ? p->notify : c ? c->notify : NULL;
+}
+
+struct nbuild {
+        struct notify n;
+        char *url_file, *credential;
+};
+
+static void h_notify_events(struct ctx *x, const char *path, struct node *v, void *field, uintptr_t arg) {
+        struct notify *n = field;
+        if (v->type != NODE_SEQUENCE) {
+                err(x, v, path, "expected a sequence of events (failed, succeeded, dry-run-rejected, "
+                    "import-outcome-unknown, awaiting-approval)");
+                return;
+        }
+        if (too_many(x, v, path))
+                return;
+        n->events = 0;
+        for (size_t i = 0; i < v->n; i++) {
+                _cleanup_free_ char *p = xasprintf("%s[%zu]", path, i);
+                const char *s = get_string(x, p, kid(x, v, i));
+                int e = s ? notify_event_from_string(s) : -EINVAL;
+                if (s && e < 0)
+                        err(x, kid(x, v, i), p, "unknown event '%.64s' (use failed, succeeded, dry-run-rejected, "
+                            "import-outcome-unknown or awaiting-approval)", s);
+                else if (e >= 0)
+                        n->events |= 1u << e;
+        }
+        if (v->n == 0)
+                err(x, v, path, "empty list (leave events: out for all of them, or use notify: none)");
+}
+
+/* An argv list, run without a shell: its first word an absolute path, so
+ * what runs does not depend on $PATH. */
+static void h_notify_exec(struct ctx *x, const char *path, struct node *v, void *field, uintptr_t arg) {
+        struct notify *n = field;
+        if (v->type != NODE_SEQUENCE || v->n == 0) {
+                err(x, v, path, "expected a non-empty list: the program (an absolute path) and its arguments; "
+                    "it runs without a shell");
+                return;
+        }
+        if (v->n > EXEC_ARGS_MAX) {
+                err(x, v, path, "too many arguments (%u, at most %d)", (unsigned) v->n, EXEC_ARGS_MAX);
+                return;
+        }
+        char **argv = xcalloc(v->n + 1, sizeof *argv);
+        bool ok = true;
+        for (size_t i = 0; i < v->n; i++) {
+                _cleanup_free_ char *p = xasprintf("%s[%zu]", path, i);
+                const char *s = i == 0 ? get_string(x, p, kid(x, v, i)) : get_scalar(x, p, kid(x, v, i));
+                if (!s) {
+                        ok = false;
+                        break;
+                }
+                if (i == 0 && s[0] != '/') {
+                        err(x, kid(x, v, i), p, "'%.200s' is not an absolute path (the program runs without a "
+                            "shell and without $PATH)", s);
+                        ok = false;
+                        break;
+                }
+                argv[i] = xstrdup(s);
+        }
+        if (!ok) {
+                for (size_t i = 0; argv[i]; i++)
+                        free(argv[i]);
+                free(argv);
+                return;
+        }
+        n->exec = argv;
+}
+
+static void h_notify_exec_timeout(struct ctx *x, const char *path, struct node *v, void *field, uintptr_t arg) {
+        (void) get_duration(x, path, v, USEC_PER_SEC, EXEC_TIMEOUT_MAX_USEC, (uint64_t *) field);
+}
+
+static const struct key_handler webhook_tab[] = {
+        { "url_file",   h_abs_path,   offsetof(struct nbuild, url_file),   0, false },
+        { "credential", h_credential, offsetof(struct nbuild, credential), 0, false },
+};
+
+/* "https://host:port" of a URL: what a log line may say of it (no
+ * user:password@, path or query, which may carry the token). */
+static char *url_origin(const char *url) {
+        const char *h = strstr(url, "://");
+        h = h ? h + 3 : url;
+        size_t n = strcspn(h, "/?#");
+        const char *at = memrchr(h, '@', n);
+        if (at) {
+                n -= (size_t) (at + 1 - h);
+                h = at + 1;
+        }
+        return xasprintf("%.*s%.*s", (int) (strstr(url, "://") ? strstr(url, "://") + 3 - url : 0), url, (int) n, h);
+}
+
+static void h_notify_webhook(struct ctx *x, const char *path, struct node *v, void *field, uintptr_t arg) {
+        struct nbuild *nb = field;
+        struct node *vals[ELEMENTSOF(webhook_tab)] = {};
+        size_t errors_before = x->n_errors;
+        struct auth a = {};
+
+        if (!parse_mapping(x, v, path, webhook_tab, ELEMENTSOF(webhook_tab), nb, vals))
+                return;
+        if (!vals[0] == !vals[1]) {
+                if (vals[0])
+                        err(x, vals[1], path, "use either url_file: or credential:, not both");
+                else
+                        err(x, v, path, "missing required key 'url_file' or 'credential'");
+                return;
+        }
+        if (x->n_errors != errors_before)
+                return;
+        _cleanup_free_ char *file = nb->url_file ? xstrdup(nb->url_file) : credential_path(x, path, vals[1], nb->credential);
+        if (!file)
+                return;
+        _cleanup_free_ char *p = path_join(path, vals[0] ? "url_file" : "credential");
+        nb->n.webhook_source = xstrdup(file);
+        if (x->no_secrets)
+                return;
+        load_secret(x, p, vals[0] ? vals[0] : vals[1], file, &a);
+        free(a.secret_path);
+        if (!a.secret)
+                return;
+        /* the URL itself is never echoed: see h_url */
+        if (strncasecmp(a.secret, "https://", 8) != 0 && strncasecmp(a.secret, "http://", 7) != 0) {
+                err(x, vals[0] ? vals[0] : vals[1], p, "%s does not hold an https:// or http:// URL", file);
+                secret_free(a.secret);
+                return;
+        }
+        nb->n.webhook_url = a.secret;
+        nb->n.webhook_origin = url_origin(a.secret);
+}
+
+static const struct key_handler notify_tab[] = {
+        { "events",       h_notify_events,       offsetof(struct nbuild, n),                   0, false },
+        { "exec",         h_notify_exec,         offsetof(struct nbuild, n),                   0, false },
+        { "exec_timeout", h_notify_exec_timeout, offsetof(struct nbuild, n.exec_timeout_usec), 0, false },
+        { "webhook",      h_notify_webhook,      0,                                            0, false },
+};
+
+/* A notify: mapping into *ret (allocated even after errors: freed with
+ * the build). */
+static void parse_notify(struct ctx *x, const char *path, struct node *v, struct notify **ret) {
+        struct nbuild nb = { .n = { .events = (1u << _NOTIFY_EVENT_MAX) - 1,
+                                    .exec_timeout_usec = NOTIFY_EXEC_TIMEOUT_DEFAULT_USEC } };
+        struct node *vals[ELEMENTSOF(notify_tab)] = {};
+
+        if (parse_mapping(x, v, path, notify_tab, ELEMENTSOF(notify_tab), &nb, vals) &&
+            !val_of(notify_tab, ELEMENTSOF(notify_tab), vals, "exec") &&
+            !val_of(notify_tab, ELEMENTSOF(notify_tab), vals, "webhook"))
+                err(x, v, path, "nothing to send: give exec:, webhook: or both (or notify: none on a promotion)");
+        free(nb.url_file);
+        free(nb.credential);
+        *ret = xmalloc(sizeof **ret);
+        **ret = nb.n;
+}
+
+static void h_notify_top(struct ctx *x, const char *path, struct node *v, void *field, uintptr_t arg) {
+        parse_notify(x, path, v, &x->notify);
+}
+
+static void h_notify_promo(struct ctx *x, const char *path, struct node *v, void *field, uintptr_t arg) {
+        struct promotion *p = field;
+        p->notify_set = true;
+        if (v->type == NODE_SCALAR && streq(text_of(x, v), "none"))
+                return;
+        if (v->type != NODE_MAPPING) {
+                err(x, v, path, "expected a mapping (events:, exec:, exec_timeout:, webhook:) or none");
+                return;
+        }
+        parse_notify(x, path, v, &p->notify);
+}
+
+static void h_after(struct ctx *x, const char *path, struct node *v, void *field, uintptr_t arg) {
+        const char *s = get_string(x, path, v);
+        if (s)
+                *(char **) field = xstrdup(s);
+}
+
 static const struct key_handler promo_tab[] = {
         { "name",     h_promo_name, offsetof(struct pbuild, p.name),     0, true },
         { "package",  h_package,    offsetof(struct pbuild, p.package),  0, true },
         { "from",     h_string,     offsetof(struct pbuild, from_name),  0, true },
         { "to",       h_string,     offsetof(struct pbuild, to_name),    0, true },
-        { "schedule", h_schedule,   offsetof(struct pbuild, p),          0, true },
+        { "schedule", h_schedule,   offsetof(struct pbuild, p),          0, false },     /* or after: (chain_check) */
+        { "after",    h_after,      offsetof(struct pbuild, p.after),    0, false },
+        { "notify",   h_notify_promo, offsetof(struct pbuild, p),        0, false },
         { "timezone", h_timezone,   offsetof(struct pbuild, p.timezone), 0, false },
         { "catch_up", h_bool,       offsetof(struct pbuild, p.catch_up), 0, false },
         { "mode",     h_mode,       offsetof(struct pbuild, p.mode),     0, false },
@@ -1082,6 +1299,7 @@ static void h_promotions(struct ctx *x, const char *path, struct node *v, void *
                 pb->p.catch_up = true;
                 pb->p.mode = MODE_IMPORT;
                 pb->p.line = (unsigned) item->line + 1;
+                pb->item = item;
                 (void) parse_mapping(x, item, child, promo_tab, ELEMENTSOF(promo_tab), pb, pb->vals);
         }
 }
@@ -1185,6 +1403,7 @@ static const struct key_handler root_tab[] = {
         { "defaults",        h_defaults,        0, 0, false },
         { "tenants",         h_tenants,         0, 0, false },
         { "promotions",      h_promotions,      0, 0, false },
+        { "notify",          h_notify_top,      0, 0, false },
 };
 
 /* ---- cross checks after the walk --------------------------------------------- */
@@ -1259,6 +1478,108 @@ static void cross_check(struct ctx *x) {
                                 break;
                         }
                 }
+        }
+}
+
+/* after: (chained promotions).  A promotion runs on schedule: or after:
+ * another, never both or neither; the promotion it names exists and is not
+ * itself; and following after: from any promotion never comes back to it:
+ * a cycle would never start (nothing in it has a schedule) and is refused
+ * with its path, so the operator sees which after: to change. */
+static void chain_check(struct ctx *x) {
+        const size_t nt = ELEMENTSOF(promo_tab), n = x->n_promos;
+        size_t cap = 16;
+        while (cap < 2 * n)
+                cap *= 2;
+        _cleanup_free_ size_t *tab = xcalloc(cap, sizeof *tab);  /* promos index + 1 by name */
+        _cleanup_free_ size_t *up = xcalloc(MAX(n, (size_t) 1), sizeof *up);    /* upstream index + 1 */
+        _cleanup_free_ uint8_t *color = xcalloc(MAX(n, (size_t) 1), 1);        /* 0 new, 1 on the path, 2 done */
+        _cleanup_free_ size_t *path = xcalloc(MAX(n, (size_t) 1), sizeof *path);
+
+        for (size_t i = 0; i < n; i++) {
+                const char *name = x->promos[i].p.name;
+                if (!name)
+                        continue;
+                for (size_t k = name_hash(name) & (cap - 1);; k = (k + 1) & (cap - 1)) {
+                        if (!tab[k]) {
+                                tab[k] = i + 1;
+                                break;
+                        }
+                        if (streq(x->promos[tab[k] - 1].p.name, name))
+                                break;  /* a duplicate: cross_check said so */
+                }
+        }
+        for (size_t i = 0; i < n; i++) {
+                struct pbuild *pb = &x->promos[i];
+                struct node *sched = val_of(promo_tab, nt, pb->vals, "schedule");
+                struct node *after = val_of(promo_tab, nt, pb->vals, "after");
+                _cleanup_free_ char *p = xasprintf("promotions[%zu].after", pb->index);
+
+                if (pb->item->type != NODE_MAPPING)
+                        continue;       /* said already */
+                if (sched && after) {
+                        err(x, after, p, "use either schedule: or after:, not both");
+                        continue;
+                }
+                if (!sched && !after) {
+                        _cleanup_free_ char *q = xasprintf("promotions[%zu]", pb->index);
+                        err(x, pb->item, q, "missing required key 'schedule' (or 'after' to run after another "
+                            "promotion succeeds)");
+                        continue;
+                }
+                if (!pb->p.after)
+                        continue;
+                if (pb->p.name && streq(pb->p.after, pb->p.name)) {
+                        err(x, after, p, "'%.64s' is this promotion itself", pb->p.after);
+                        continue;
+                }
+                for (size_t k = name_hash(pb->p.after) & (cap - 1); tab[k]; k = (k + 1) & (cap - 1))
+                        if (streq(x->promos[tab[k] - 1].p.name, pb->p.after)) {
+                                up[i] = tab[k];
+                                break;
+                        }
+                if (!up[i]) {
+                        const char **names = xcalloc(MAX(n, (size_t) 1), sizeof(char *));
+                        size_t m = 0;
+                        for (size_t j = 0; j < n; j++)
+                                if (x->promos[j].p.name)
+                                        names[m++] = x->promos[j].p.name;
+                        const char *s = closest(pb->p.after, names, m);
+                        if (s)
+                                err(x, after, p, "unknown promotion '%.64s' (did you mean '%s'?)", pb->p.after, s);
+                        else
+                                err(x, after, p, "unknown promotion '%.64s'", pb->p.after);
+                        free(names);
+                }
+        }
+        /* each promotion has at most one upstream: walk up from each one
+         * not seen yet; meeting the walk's own path again is a cycle */
+        for (size_t i = 0; i < n; i++) {
+                size_t len = 0, j = i;
+                while (color[j] == 0) {
+                        color[j] = 1;
+                        path[len++] = j;
+                        if (!up[j])
+                                break;
+                        j = up[j] - 1;
+                }
+                if (color[j] == 1 && up[j]) {
+                        /* j is on the path and leads back to itself */
+                        struct buf b = {};
+                        size_t k = j;
+                        do {
+                                buf_append(&b, x->promos[k].p.name, strlen(x->promos[k].p.name));
+                                buf_append(&b, " after ", 7);
+                                k = up[k] - 1;
+                        } while (k != j);
+                        buf_append(&b, x->promos[j].p.name, strlen(x->promos[j].p.name) + 1);
+                        _cleanup_free_ char *p = xasprintf("promotions[%zu].after", x->promos[j].index);
+                        err(x, val_of(promo_tab, nt, x->promos[j].vals, "after"), p,
+                            "a cycle: %s (none of them would ever run)", b.data);
+                        buf_free(&b);
+                }
+                for (size_t k = 0; k < len; k++)
+                        color[path[k]] = 2;
         }
 }
 
@@ -1610,6 +1931,8 @@ static void promotion_done(struct promotion *p) {
         free(p->schedule);
         cron_free(p->cron);
         free(p->timezone);
+        free(p->after);
+        notify_free(p->notify);
 }
 
 static void ctx_done(struct ctx *x) {
@@ -1634,6 +1957,7 @@ static void ctx_done(struct ctx *x) {
         }
         free(x->promos);
         free(x->promo_vals);
+        notify_free(x->notify);
 }
 
 /* The first folder of a systemd folder list ($STATE_DIRECTORY may be
@@ -1691,6 +2015,7 @@ static struct config *assemble(struct ctx *x) {
                 p->to = &c->tenants[x->promos[i].to_idx];
         }
         c->n_promotions = x->n_promos;
+        c->notify = TAKE_PTR(x->notify);
         return c;
 }
 
@@ -1714,6 +2039,7 @@ static int load_text(struct ctx *x, const char *text, size_t len, struct config 
                 (void) first_visit(root);
                 (void) parse_mapping(x, root, "", root_tab, ELEMENTSOF(root_tab), x, NULL);
                 cross_check(x);
+                chain_check(x);
         }
         tree_free(&x->tree);
 
@@ -1755,6 +2081,7 @@ void config_free(struct config *c) {
         for (size_t i = 0; i < c->n_promotions; i++)
                 promotion_done(&c->promotions[i]);
         free(c->promotions);
+        notify_free(c->notify);
         free(c->state_directory);
         free(c->control_socket);
         free(c->metrics_file);

@@ -36,6 +36,38 @@ struct tenant {
         unsigned line;          /* 1-based, for messages */
 };
 
+/* Notifications (notify:, see dev2prodd.yaml(5) NOTIFICATIONS and
+ * notify.h).  The events, by the names design.md gives them. */
+#define NOTIFY_EVENTS(X)                                                \
+        X(FAILED,                 "failed")                             \
+        X(SUCCEEDED,              "succeeded")                          \
+        X(DRY_RUN_REJECTED,       "dry-run-rejected")                   \
+        X(IMPORT_OUTCOME_UNKNOWN, "import-outcome-unknown")             \
+        X(AWAITING_APPROVAL,      "awaiting-approval")
+enum notify_event {
+        NOTIFY_NONE = -1,
+#define NOTIFY_EVENT_ENUM(name, word) NOTIFY_##name,
+        NOTIFY_EVENTS(NOTIFY_EVENT_ENUM)
+#undef NOTIFY_EVENT_ENUM
+        _NOTIFY_EVENT_MAX,
+};
+const char *notify_event_to_string(enum notify_event e);
+int notify_event_from_string(const char *s);    /* -EINVAL when unknown */
+
+#define NOTIFY_EXEC_TIMEOUT_DEFAULT_USEC (30 * USEC_PER_SEC)
+
+struct notify {
+        unsigned events;                /* bit (1u << enum notify_event) per event sent */
+        char **exec;                    /* argv (NULL-terminated), exec[0] absolute; NULL: none */
+        uint64_t exec_timeout_usec;
+        /* The webhook URL is a secret (it often carries a token): read from
+         * url_file:/credential: like the API keys, wiped by secret_free,
+         * never logged; logs say webhook_origin ("https://host:port"). */
+        char *webhook_url;              /* NULL without a webhook, or under CONFIG_NO_SECRETS */
+        char *webhook_source;           /* the file it is read from; set when a webhook is configured */
+        char *webhook_origin;
+};
+
 struct promotion {
         char *name;
         char *package;
@@ -47,6 +79,13 @@ struct promotion {
         enum promo_mode mode;           /* default import */
         struct settings settings;       /* defaults merged with overrides (settings.h) */
         unsigned line;
+        /* after: NAME instead of schedule: (cron NULL): a job starts when a
+         * job of NAME succeeds (notify.h, chained follow-ups). */
+        char *after;
+        /* notify: of this promotion (replaces the top-level one when
+         * notify_set; NULL with notify_set is "notify: none"). */
+        bool notify_set;
+        struct notify *notify;
 };
 
 #define HISTORY_KEEP_DEFAULT_USEC (90ULL * 86400 * USEC_PER_SEC)
@@ -73,6 +112,7 @@ struct config {
         size_t n_tenants;
         struct promotion *promotions;
         size_t n_promotions;
+        struct notify *notify;          /* top-level notify:, NULL: none */
 };
 
 /* A list of error messages, each already formatted with file:line:column. */
@@ -96,6 +136,10 @@ void config_free(struct config *c);
 
 const struct promotion *config_find_promotion(const struct config *c, const char *name);
 const struct tenant *config_find_tenant(const struct config *c, const char *name);
+
+/* The notify: that applies to p: its own, else the top-level one; NULL: none. */
+const struct notify *config_notify_of(const struct config *c, const struct promotion *p);
+void notify_free(struct notify *n);
 
 const char *auth_type_to_string(enum auth_type t);
 const char *promo_mode_to_string(enum promo_mode m);

@@ -362,6 +362,7 @@ static int list_json(const struct config *c, const struct joblist *l, const time
                 TRY_OUT(json_kv_str(g, "from", p->from->name));
                 TRY_OUT(json_kv_str(g, "to", p->to->name));
                 TRY_OUT(json_kv_str(g, "schedule", p->schedule));
+                TRY_OUT(json_kv_str(g, "after", p->after));
                 TRY_OUT(json_kv_str(g, "timezone", p->timezone));
                 TRY_OUT(json_kv_str(g, "mode", promo_mode_to_string(p->mode)));
                 if (next_r[i] >= 0)
@@ -398,7 +399,8 @@ static int cmd_list(const struct config *c, char **args, size_t n_args) {
                 return CTL_FAILED;
         }
         for (size_t i = 0; i < c->n_promotions; i++)
-                next_r[i] = cron_next(c->promotions[i].cron, c->promotions[i].timezone, now, &next[i]);
+                next_r[i] = !c->promotions[i].cron ? -ENOENT :  /* after: no due time of its own */
+                            cron_next(c->promotions[i].cron, c->promotions[i].timezone, now, &next[i]);
 
         if (arg_json) {
                 ret = list_json(c, &l, next, next_r);
@@ -412,11 +414,13 @@ static int cmd_list(const struct config *c, char **args, size_t n_args) {
         for (size_t i = 0; i < c->n_promotions; i++) {
                 const struct promotion *p = &c->promotions[i];
                 const struct job *j = newest_job_of(&l, p->name);
-                char nbuf[64] = "-", lbuf[64] = "-", last[64] = "-";
+                char nbuf[80] = "-", lbuf[64] = "-", last[64] = "-";  /* "after " + a name */
                 _cleanup_free_ char *result = j ? job_result_text(j) : NULL;
                 _cleanup_free_ char *route = xasprintf("%s -> %s", p->from->name, p->to->name);
 
-                if (next_r[i] >= 0) {
+                if (p->after)
+                        snprintf(nbuf, sizeof nbuf, "after %s", p->after);
+                else if (next_r[i] >= 0) {
                         fmt_time(nbuf, sizeof nbuf, (uint64_t) next[i] * USEC_PER_SEC, false);
                         format_duration_style(lbuf, sizeof lbuf, (uint64_t) (next[i] - now) * USEC_PER_SEC, DURATION_SPAN);
                 }

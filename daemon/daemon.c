@@ -7,11 +7,13 @@
 
 #include "control.h"
 #include "daemon.h"
+#include "deliver.h"
 #include "engine.h"
 #include "job.h"
 #include "log.h"
 #include "metrics.h"
 #include "resolve.h"
+#include "notify.h"
 #include "scheduler.h"
 #include "store.h"
 
@@ -39,6 +41,7 @@ struct daemon {
         size_t n_slots;
         unsigned running;
         struct control *control;
+        struct deliver *deliver;        /* follow-ups: notifications, chained jobs */
         int lock_fd;
         struct held { char *promotion, *path; } *held;  /* see held_by() */
         size_t n_held;
@@ -82,7 +85,8 @@ static int on_reap(sd_event_source *s, void *userdata) {
                         i++;
                         continue;
                 }
-                job_free(d->slots[i].job);
+                if (!deliver_release(d->deliver, d->slots[i].job))
+                        job_free(d->slots[i].job);
                 d->slots[i] = d->slots[--d->n_slots];
         }
         start_more(d);
@@ -130,6 +134,30 @@ static void on_job_changed(struct engine *e, struct job *j) {
         park(e->userdata, j);
         update_status(e->userdata);
         feed_metrics(e->userdata, NULL);
+        deliver_job(((struct daemon *) e->userdata)->deliver, j);
+}
+
+/* Before a transition is saved: the notifications and chained jobs it
+ * asks for join the same save (notify.h). */
+static void on_job_saving(struct engine *e, struct job *j) {
+        size_t n = notify_plan(e->config, e->jobs_dir, j, now_realtime_usec());
+        enum notify_event ev = notify_event_of(j);
+        char **down;
+
+        if (ev == NOTIFY_NONE || ev == NOTIFY_SUCCEEDED || ev == NOTIFY_AWAITING_APPROVAL || !job_state_is_final(j->state))
+                return;
+        if (!(down = notify_downstream(e->config, j->promotion)))
+                return;
+        _cleanup_free_ char *list = NULL;
+        for (size_t i = 0; down[i]; i++) {
+                char *l = xasprintf("%s%s%s", strempty(list), list ? ", " : "", down[i]);
+                free(list);
+                list = l;
+        }
+        struct log_ctx c = { .job = j->id, .promotion = j->promotion };
+        log_full(LOG_WARNING, 0, &c, MSGID_CHAIN_STOPPED, "the chain stops here: %s did not succeed, so %s do(es) "
+                 "not run%s", j->id, list, n ? " (the failure notification says so)" : "");
+        notify_strv_free(down);
 }
 
 static void start_more(struct daemon *d) {
@@ -154,11 +182,14 @@ static size_t queued(const struct daemon *d) {
 /* Running = started jobs that are not waiting for their target tenant
  * (engine_target_acquire); queued = those, and the jobs waiting for a slot
  * (max_parallel): both are waits an operator may want to see. */
-static void metrics_gauges(void *userdata, unsigned *ret_running, unsigned *ret_queued) {
+static void metrics_gauges(void *userdata, struct metrics_gauges *ret) {
         struct daemon *d = userdata;
         unsigned tenant_wait = (unsigned) MIN((size_t) d->running, d->engine.n_waiting);
-        *ret_running = d->running - tenant_wait;
-        *ret_queued = (unsigned) queued(d) + tenant_wait;
+        ret->running = d->running - tenant_wait;
+        ret->queued = (unsigned) queued(d) + tenant_wait;
+        ret->awaiting_approval = 0;
+        for (size_t i = 0; i < d->n_slots; i++)
+                ret->awaiting_approval += d->slots[i].parked && !d->slots[i].done;
 }
 
 static void feed_metrics(struct daemon *d, const struct job *ended) {
@@ -195,6 +226,31 @@ static int create_job(struct daemon *d, const struct promotion *p, uint64_t due_
         add_slot(d, j);
         if (ret_id)
                 *ret_id = xstrdup(id);
+        return 0;
+}
+
+/* The job of a chained promotion (after:), for deliver.c: saved before it
+ * returns, so the upstream's follow-up can be marked done; started by the
+ * reaper (not from inside the deliverer's loop over its jobs). */
+static int create_chained(void *userdata, const struct promotion *p, const char *id, const char *upstream) {
+        struct daemon *d = userdata;
+        _cleanup_free_ char *path = store_job_path(d->engine.jobs_dir, id);
+        struct job *j;
+        int r;
+
+        if (slot_of_promotion(d, p->name) || held_by(d, p->name))
+                return -EBUSY;          /* it queues behind the active one */
+        if (access(path, F_OK) == 0)
+                return -EEXIST;
+        j = job_new(id, p, now_realtime_usec());
+        j->triggered_by = xstrdup(upstream);
+        r = store_save(d->engine.jobs_dir, j);
+        if (r < 0) {
+                job_free(j);
+                return r;
+        }
+        add_slot(d, j);
+        sd_event_source_set_enabled(d->reaper, SD_EVENT_ONESHOT);
         return 0;
 }
 
@@ -315,6 +371,7 @@ static int on_request_resolve(void *userdata, const char *id, bool imported, con
         _cleanup_free_ char *path = NULL, *err = NULL, *newer = NULL, *new_id = NULL, *new_path = NULL;
         const struct promotion *p;
         struct job *old = NULL, *nj;
+        bool borrowed = false;          /* old is the deliverer's */
         int r;
 
         if (!store_id_valid(id)) {
@@ -322,8 +379,10 @@ static int on_request_resolve(void *userdata, const char *id, bool imported, con
                 return -EINVAL;
         }
         path = store_job_path(d->engine.jobs_dir, id);
-        r = store_load(path, &old, &err);
-        if (r < 0) {
+        old = deliver_find(d->deliver, id);     /* see deliver_find */
+        if (old)
+                borrowed = true;
+        else if ((r = store_load(path, &old, &err)) < 0) {
                 *ret_err = xasprintf("cannot read job %s: %s", id, err ? err : strerror(-r));
                 return r;
         }
@@ -332,6 +391,12 @@ static int on_request_resolve(void *userdata, const char *id, bool imported, con
                 goto out;
         if (imported) {
                 resolve_as_imported(old, &dec);
+                /* Its ending is now "succeeded": the notifications and the
+                 * chained jobs that asks for join this save, as they join
+                 * a transition's (job_saving), and are delivered below. */
+                old->engine = &d->engine;
+                if (d->engine.job_saving)
+                        d->engine.job_saving(&d->engine, old);
                 r = store_save(d->engine.jobs_dir, old);
                 if (r < 0) {
                         *ret_err = xasprintf("cannot save job %s in %s: %s; nothing changed", id,
@@ -340,9 +405,11 @@ static int on_request_resolve(void *userdata, const char *id, bool imported, con
                 }
                 log_full(LOG_NOTICE, 0, &(struct log_ctx) { .job = old->id, .promotion = old->promotion },
                          MSGID_JOB_RESOLVED, "resolved by %s (uid %u): imported; %s", dec.user, dec.uid, old->message);
-                old->engine = &d->engine;
                 if (d->engine.job_finished)     /* its ending changed: the hooks hear it again */
                         d->engine.job_finished(&d->engine, old);
+                deliver_job(d->deliver, old);
+                if (borrowed || deliver_release(d->deliver, old))
+                        old = NULL;             /* the deliverer frees it once its follow-ups are done */
                 *ret_id = xstrdup(id);
                 goto out;
         }
@@ -405,7 +472,8 @@ static int on_request_resolve(void *userdata, const char *id, bool imported, con
         start_more(d);
         update_status(d);
 out:
-        job_free(old);
+        if (!borrowed)
+                job_free(old);
         return r < 0 ? r : 0;
 }
 
@@ -458,6 +526,13 @@ static int resume_one(struct store_entry *e, void *userdata) {
                         hold(d, e->promotion, e->id);
                 else if (e->promotion)
                         log_warning("%s: not a promotion of %s; the file is left alone", e->id, d->config->path);
+                return 0;
+        }
+        if (job_state_is_final(j->state)) {     /* only its follow-ups are left to do */
+                j->engine = &d->engine;
+                deliver_job(d->deliver, j);
+                if (!deliver_release(d->deliver, j))
+                        job_free(j);
                 return 0;
         }
         if (e->newer_id)
@@ -778,9 +853,14 @@ int daemon_run(struct config *c) {
         }
         d.engine.job_finished = on_job_finished;
         d.engine.job_changed = on_job_changed;
+        d.engine.job_saving = on_job_saving;
         d.engine.userdata = &d;
         d.metrics = metrics_new(d.event, c->state_directory, DEV2PROD_VERSION, now_realtime_usec(), metrics_gauges, &d);
         metrics_configure(d.metrics, c, now_realtime_usec());
+        r = deliver_new(&d.engine, create_chained, &d, &d.deliver);
+        if (r < 0)
+                log_warning_errno(r, "cannot set up notifications; none are sent by this run (they stay "
+                                  "recorded in the job files)");
 
         sigemptyset(&mask);
         sigaddset(&mask, SIGTERM);
@@ -852,6 +932,7 @@ int daemon_run(struct config *c) {
 out:
         if (setup_failed)
                 r = -EIO;
+        deliver_free(d.deliver);        /* before the jobs it may point to */
         for (size_t i = 0; i < d.n_slots; i++) {
                 job_suspend(d.slots[i].job);    /* stopped already, unless the loop failed */
                 job_free(d.slots[i].job);

@@ -22,6 +22,9 @@ struct engine {
         void (*job_finished)(struct engine *e, struct job *j);
         /* Called at every state change (STATUS= updates). */
         void (*job_changed)(struct engine *e, struct job *j);
+        /* Called at every transition before it is saved: what it adds to
+         * the job (follow-ups, notify.h) is saved with it. */
+        void (*job_saving)(struct engine *e, struct job *j);
         void *userdata;
         /* Jobs into one target tenant never run their dry-run and import
          * steps at the same time: the holder per tenant, and who waits. */

@@ -165,6 +165,8 @@ static void req_free(struct http_req *r) {
                 explicit_bzero(l->data, strlen(l->data));
         curl_slist_free_all(r->headers);
         curl_mime_free(r->mime);
+        if (r->url)                     /* a webhook's URL is a secret */
+                explicit_bzero(r->url, strlen(r->url));
         free(r->url);
         if (r->body)                    /* a login body holds a password */
                 explicit_bzero(r->body, strlen(r->body));
@@ -348,7 +350,7 @@ int http_start(struct http *h, const struct http_request *rq, http_done_fn done,
                 curl_easy_setopt(e, CURLOPT_BUFFERSIZE, HTTP_TRANSFER_BUFFER);
         if (rq->upload_path)
                 curl_easy_setopt(e, CURLOPT_UPLOAD_BUFFERSIZE, HTTP_TRANSFER_BUFFER);
-        if (log_get_max_level() >= LOG_DEBUG) {
+        if (log_get_max_level() >= LOG_DEBUG && !rq->secret_url) {
                 curl_easy_setopt(e, CURLOPT_DEBUGFUNCTION, on_debug);
                 curl_easy_setopt(e, CURLOPT_VERBOSE, 1L);
         }
@@ -384,6 +386,11 @@ int http_start(struct http *h, const struct http_request *rq, http_done_fn done,
         k = add_header(r, "Accept", rq->download_fd >= 0 ? "*/*" : "application/json");
         if (k >= 0 && rq->authorization)
                 k = add_header(r, "Authorization", rq->authorization);
+        if (k >= 0 && rq->extra_header) {
+                struct curl_slist *l = curl_slist_append(r->headers, rq->extra_header);
+                k = l ? 0 : -ENOMEM;
+                r->headers = l ? l : r->headers;
+        }
         if (k >= 0 && rq->method == HTTP_POST && !rq->upload_path) {
                 k = add_header(r, "Content-Type", "application/json");
                 r->body = xstrdup(rq->json_body ?: "{}");

@@ -36,6 +36,9 @@ struct http_request {
         uint64_t connect_timeout_usec;
         uint64_t stall_timeout_usec;    /* fail when < 1 byte/s for this long */
         uint64_t total_timeout_usec;    /* 0: none (large transfers) */
+        const char *extra_header;       /* one more "Name: value" line (notify.c's delivery id) */
+        bool secret_url;                /* the URL is a secret (a webhook's): no curl debug account,
+                                           whose request line shows its path and query */
 };
 
 struct http_result {

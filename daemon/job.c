@@ -312,6 +312,8 @@ static void transition(struct job *j, enum job_state next) {
                 if (j->package_path)
                         (void) unlink(j->package_path);
         }
+        if (eng(j)->job_saving)
+                eng(j)->job_saving(eng(j), j);
         if (save(j))
                 after_save(j);
 }

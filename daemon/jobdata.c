@@ -223,6 +223,36 @@ void job_free(struct job *j) {
         free(j->resolved_by_job);
         free(j->resolves);
         free(j->superseded_by);
+        free(j->triggered_by);
+        for (size_t i = 0; i < j->n_followups; i++)
+                followup_free(&j->followups[i]);
+        free(j->followups);
         free(j);
+}
+
+void followup_free(struct followup *f) {
+        free(f->event);
+        free(f->state);
+        free(f->promotion);
+        free(f->job_id);
+        free(f->last_error);
+}
+
+const char *followup_kind_to_string(enum followup_kind k) {
+        static const char *const w[_FOLLOWUP_KIND_MAX] = { "unknown", "exec", "webhook", "chain" };
+        return k < _FOLLOWUP_KIND_MAX ? w[k] : "unknown";
+}
+
+const char *followup_status_to_string(enum followup_status s) {
+        static const char *const w[_FOLLOWUP_STATUS_MAX] = { "pending", "done", "gave-up", "dropped" };
+        return s < _FOLLOWUP_STATUS_MAX ? w[s] : "pending";
+}
+
+size_t job_followups_pending(const struct job *j) {
+        size_t n = 0;
+        for (size_t i = 0; i < j->n_followups; i++)
+                if (j->followups[i].status == FOLLOWUP_PENDING)
+                        n++;
+        return n;
 }
 

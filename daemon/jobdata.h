@@ -44,6 +44,40 @@ struct job_decision {
         uint64_t usec;                  /* realtime */
         char *reason;                   /* reject --reason; resolve: "imported" or "not-imported" */
 };
+/* A follow-up: what one of the job's transitions asks for after it (a
+ * notification to send, a chained job to create; notify.h).  Recorded in
+ * the same save as the transition, so a crash cannot lose it, and marked
+ * done in a later save, so a crash can at worst repeat it. */
+enum followup_kind {
+        FOLLOWUP_UNKNOWN,       /* a word this version does not know: dropped */
+        FOLLOWUP_EXEC,          /* run notify: exec: */
+        FOLLOWUP_WEBHOOK,       /* POST to notify: webhook: */
+        FOLLOWUP_CHAIN,         /* create the job of a promotion with after: this one */
+        _FOLLOWUP_KIND_MAX,
+};
+enum followup_status {
+        FOLLOWUP_PENDING,
+        FOLLOWUP_DONE,          /* delivered / created */
+        FOLLOWUP_GAVE_UP,       /* not delivered within NOTIFY_GIVE_UP_USEC */
+        FOLLOWUP_DROPPED,       /* nothing to do any more (configuration changed) */
+        _FOLLOWUP_STATUS_MAX,
+};
+struct followup {
+        enum followup_kind kind;
+        enum followup_status status;
+        char *event;            /* the event (config.h NOTIFY_EVENTS word) */
+        char *state;            /* the job's state at the event */
+        char *promotion;        /* chain: the promotion to start */
+        char *job_id;           /* chain: the id of its job, chosen with the event */
+        unsigned attempts;
+        uint64_t created_usec, next_usec, done_usec;   /* realtime; next_usec: not before */
+        char *last_error;       /* why the last attempt failed (never the webhook URL) */
+};
+struct job;
+const char *followup_kind_to_string(enum followup_kind k);
+const char *followup_status_to_string(enum followup_status s);
+size_t job_followups_pending(const struct job *j);
+void followup_free(struct followup *f);
 
 struct engine;
 
@@ -79,6 +113,9 @@ struct job {
         char *resolved_from;            /* the failure a resolve --imported replaced */
         char *resolved_by_job;          /* the job a resolve --not-imported made */
         char *resolves;                 /* in that job: the job it resolves */
+        char *triggered_by;             /* after: the upstream job whose success created it */
+        struct followup *followups;     /* notify.h */
+        size_t n_followups;
 
         /* ---- runtime only ---- */
         struct engine *engine;

@@ -25,6 +25,8 @@
 #define MSGID_AWAITING_APPROVAL "6b1f3c2a9d4e4f0a8c7b5e2d1a0f9c3a"
 #define MSGID_JOB_DECIDED   "6b1f3c2a9d4e4f0a8c7b5e2d1a0f9c3b"  /* approved or rejected */
 #define MSGID_JOB_RESOLVED  "6b1f3c2a9d4e4f0a8c7b5e2d1a0f9c3c"
+#define MSGID_NOTIFY_FAILED "6b1f3c2a9d4e4f0a8c7b5e2d1a0f9c40"
+#define MSGID_CHAIN_STOPPED "6b1f3c2a9d4e4f0a8c7b5e2d1a0f9c41"
 
 struct log_ctx {
         const char *job;        /* DEV2PROD_JOB= */

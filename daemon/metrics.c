@@ -53,7 +53,7 @@ struct metrics {
         char *file;             /* metrics_file, or NULL */
         struct promo *promos;   /* sorted by name (bsearch: 10,000 promotions) */
         size_t n_promos;
-        unsigned running, queued;       /* as last asked (gauges()) */
+        struct metrics_gauges now;      /* as last asked (gauges()) */
         metrics_gauges_fn gauges;
         void *gauges_userdata;
         /* Writes are coalesced: at most one a second, from a timer of the
@@ -236,9 +236,9 @@ void metrics_free(struct metrics *m) {
          * nothing runs (the jobs are suspended, they resume at the next
          * start), and the caller's gauges may be gone already */
         m->gauges = NULL;
-        if (m->running || m->queued)
+        if (m->now.running || m->now.queued || m->now.awaiting_approval)
                 m->file_dirty = true;
-        m->running = m->queued = 0;
+        m->now = (struct metrics_gauges) {};
         flush(m);
         sd_event_source_disable_unref(m->timer);
         for (size_t i = 0; i < m->n_promos; i++)
@@ -394,10 +394,13 @@ char *metrics_render(const struct metrics *m) {
         fputs("dev2prodd_start_time_seconds", f);
         put_seconds(f, m->start_usec);
         family(f, "dev2prodd_jobs_running", "gauge", "Jobs running a step now.");
-        fprintf(f, "dev2prodd_jobs_running %u\n", m->running);
+        fprintf(f, "dev2prodd_jobs_running %u\n", m->now.running);
         family(f, "dev2prodd_jobs_queued", "gauge",
                "Jobs waiting for a free slot (max_parallel) or for their target tenant.");
-        fprintf(f, "dev2prodd_jobs_queued %u\n", m->queued);
+        fprintf(f, "dev2prodd_jobs_queued %u\n", m->now.queued);
+        family(f, "dev2prodd_jobs_awaiting_approval", "gauge",
+               "Jobs whose dry run passed, waiting for dev2prodctl approve (approval: required).");
+        fprintf(f, "dev2prodd_jobs_awaiting_approval %u\n", m->now.awaiting_approval);
 
         for (size_t i = 0; i < ELEMENTSOF(per_promotion); i++)
                 put_per_promotion(f, m, &per_promotion[i]);
@@ -501,11 +504,10 @@ static void flush(struct metrics *m) {
         if (!m->file)
                 return;
         if (m->gauges) {
-                unsigned running = 0, queued = 0;
-                m->gauges(m->gauges_userdata, &running, &queued);
-                if (running != m->running || queued != m->queued) {
-                        m->running = running;
-                        m->queued = queued;
+                struct metrics_gauges g = {};
+                m->gauges(m->gauges_userdata, &g);
+                if (memcmp(&g, &m->now, sizeof g) != 0) {
+                        m->now = g;
                         m->file_dirty = true;
                 }
         }

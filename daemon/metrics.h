@@ -24,7 +24,11 @@ struct job;
 struct metrics;
 
 /* How many jobs run and wait now (asked before each write). */
-typedef void (*metrics_gauges_fn)(void *userdata, unsigned *ret_running, unsigned *ret_queued);
+struct metrics_gauges {
+        unsigned running, queued;
+        unsigned awaiting_approval;     /* parked at the approval gate: neither running nor queued */
+};
+typedef void (*metrics_gauges_fn)(void *userdata, struct metrics_gauges *ret);
 
 /* Reads {state_directory}/metrics-summary (missing: an empty start;
  * unreadable: logged, an empty start).  start_usec is the daemon's start

@@ -18,7 +18,9 @@ struct find {
 
 static int take_if_ours(struct store_entry *e, void *userdata) {
         struct find *f = userdata;
-        if (!streq_ptr(e->promotion, f->promotion)) {
+        /* a finished job handed over for its pending follow-ups: those
+         * are the daemon's (notify.h), not a job to run */
+        if (!streq_ptr(e->promotion, f->promotion) || (e->job && job_state_is_final(e->job->state))) {
                 job_free(e->job);
                 return 0;
         }

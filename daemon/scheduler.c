@@ -93,6 +93,8 @@ void scheduler_free(struct scheduler *s) {
 
 static time_t next_after(const struct promotion *p, time_t t) {
         time_t n = 0;
+        if (!p->cron)
+                return 0;
         return cron_next(p->cron, p->timezone, t, &n) < 0 ? 0 : n;
 }
 
@@ -197,6 +199,9 @@ void scheduler_run(struct scheduler *s, const struct config *c, time_t now, sche
                 const struct promotion *p = &c->promotions[i];
                 struct sched_entry *e = NULL;
                 time_t due;
+
+                if (!p->cron)           /* after: it runs when its upstream succeeds (daemon.c) */
+                        continue;
 
                 /* only the entries that were there before this loop can be
                  * this promotion's (names are unique) */

@@ -134,8 +134,15 @@ _Static_assert(sizeof(enum promo_mode) == sizeof(unsigned), "enum promo_mode is 
 _Static_assert(sizeof(enum job_state) == sizeof(unsigned), "enum job_state is not an unsigned");
 static const char *mode_name(unsigned v) { return promo_mode_to_string((enum promo_mode) v); }
 static const char *state_name(unsigned v) { return job_state_to_string((enum job_state) v); }
+_Static_assert(sizeof(enum followup_kind) == sizeof(unsigned), "enum followup_kind is not an unsigned");
+_Static_assert(sizeof(enum followup_status) == sizeof(unsigned), "enum followup_status is not an unsigned");
+static const char *fkind_name(unsigned v) { return followup_kind_to_string((enum followup_kind) v); }
+static const char *fstatus_name(unsigned v) { return followup_status_to_string((enum followup_status) v); }
 
 static int gen_format(yajl_gen g, const void *obj);
+static int gen_pending(yajl_gen g, const void *obj);
+static int gen_followups(yajl_gen g, const void *obj);
+static void load_followups(yajl_val o, void *obj);
 static int gen_settings(yajl_gen g, const void *obj);
 static void load_settings(yajl_val o, void *obj);
 static int gen_steps(yajl_gen g, const void *obj);
@@ -218,11 +225,31 @@ static const struct field decision_fields[] = {
 };
 static const struct fields decision_table = FIELDS(struct job_decision, decision_fields);
 
+static const struct field followup_fields[] = {
+        ENUM(struct followup, kind, enum followup_kind, fkind_name, _FOLLOWUP_KIND_MAX),
+        ENUM(struct followup, status, enum followup_status, fstatus_name, _FOLLOWUP_STATUS_MAX),
+        STR(struct followup, event),
+        STR(struct followup, state),
+        STR(struct followup, promotion),
+        STR(struct followup, job_id),
+        UINT(struct followup, attempts),
+        U64(struct followup, created_usec),
+        U64(struct followup, next_usec),
+        U64(struct followup, done_usec),
+        STR(struct followup, last_error),
+};
+static const struct fields followup_table = FIELDS(struct followup, followup_fields);
+/* written only when there are some: a job file without follow-ups is
+ * byte for byte what earlier versions wrote */
+static const struct field followups_row =
+        ARRAY(struct job, "followups", followups, struct followup, n_followups, followup_table);
+
 /* The order is the files' (looks_finished() wants "state" near the top).
  * Fields added later come last and are written only when set, so that a
  * file of an older version is written again byte for byte. */
 static const struct field job_fields[] = {
         CUSTOM("format", gen_format, NULL),
+        CUSTOM("followups_pending", gen_pending, NULL),
         STR(struct job, id),
         STR(struct job, promotion),
         STR(struct job, package),
@@ -236,6 +263,7 @@ static const struct field job_fields[] = {
         U64(struct job, updated_usec),
         U64(struct job, finished_usec),
         U64(struct job, due_usec),
+        STR(struct job, triggered_by),
         CUSTOM("settings", gen_settings, load_settings),
         STR(struct job, export_id),
         OBJECT_IF_SET(struct job, export, struct export_status, status, export_table),
@@ -256,6 +284,7 @@ static const struct field job_fields[] = {
         STR(struct job, resolved_from),
         STR(struct job, resolved_by_job),
         STR(struct job, resolves),
+        CUSTOM("followups", gen_followups, load_followups),
 };
 static const struct fields job_table = FIELDS(struct job, job_fields);
 
@@ -340,6 +369,21 @@ static int gen_fields(yajl_gen g, const struct fields *t, const void *obj) {
 
 static int gen_format(yajl_gen g, const void *obj) {
         return json_kv_int(g, "format", STORE_FORMAT);
+}
+
+/* The marker looks_finished() finds near the top: written only while a
+ * follow-up is pending, so a finished job with notifications still to
+ * deliver is read in full at start, and every other finished one is not.
+ * The reader counts the array instead. */
+static int gen_pending(yajl_gen g, const void *obj) {
+        size_t n = job_followups_pending(obj);
+        return n ? json_kv_uint(g, "followups_pending", n) : 0;
+}
+
+static int gen_field(yajl_gen g, const struct field *f, const void *obj);
+
+static int gen_followups(yajl_gen g, const void *obj) {
+        return ((const struct job *) obj)->n_followups ? gen_field(g, &followups_row, obj) : 0;
 }
 
 /* The settings by settings_desc[]: numbers, and an enum as its word. */
@@ -548,6 +592,10 @@ static void load_steps(yajl_val o, void *obj) {
         }
 }
 
+static void load_followups(yajl_val o, void *obj) {
+        load_field(o, &followups_row, obj);
+}
+
 static int bad(char **ret_err, const char *what) {
         if (ret_err)
                 *ret_err = xstrdup(what);
@@ -650,6 +698,8 @@ static bool looks_finished(const char *path) {
         if (n <= 0)
                 return false;
         buf[n] = 0;
+        if (strstr(buf, "\n    \"followups_pending\": "))
+                return false;   /* finished, but notifications or a chained job are still due */
         for (int s = 0; s < _JOB_STATE_MAX; s++) {
                 if (!job_state_is_final((enum job_state) s))
                         continue;
@@ -713,7 +763,7 @@ int store_each_unfinished(const char *jobs_dir, bool newest_first, store_job_cb 
                         log_warning("%s: %s; left alone (move it away once inspected)", path, err);
                         e.job = NULL;
                         e.error = err;
-                } else if (job_state_is_final(e.job->state)) {
+                } else if (job_state_is_final(e.job->state) && !job_followups_pending(e.job)) {
                         job_free(e.job);
                         continue;
                 } else if (!e.promotion || !streq(e.promotion, e.job->promotion)) {

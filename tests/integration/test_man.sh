@@ -339,9 +339,11 @@ else
         # the secret and CA files it names, and every credential
         for f in $(grep -oE "$ex/[A-Za-z0-9._-]+\.(key|password|token|pem)" "$ex/dev2prodd.yaml" | sort -u); do
                 echo "not-a-real-secret" > "$f"; chmod 600 "$f"
+                case $f in *webhook*) echo "https://hooks.example.net/not-a-real-token" > "$f";; esac
         done
         for c in $(sed -n 's/.*credential: *\([A-Za-z0-9._-]*\).*/\1/p' "$ex/dev2prodd.yaml" | sort -u); do
                 echo "not-a-real-secret" > "$ex/creds/$c"; chmod 600 "$ex/creds/$c"
+                case $c in *webhook*) echo "https://hooks.example.net/not-a-real-token" > "$ex/creds/$c";; esac
         done
         if [ "$(wc -l < "$ex/dev2prodd.yaml")" -lt 20 ]; then
                 bad "found the example configuration in EXAMPLES of $P5 (a literal block starting '# /etc/dev2prodd/dev2prodd.yaml')"

@@ -132,11 +132,19 @@ promotions:
     to: prod
     schedule: "30 3 * * *"
     approval: required
+notify:
+  exec: [/usr/local/bin/d2p-notify-probe, --from-test]
 YAML
+# the notify: program, run by the sandboxed service (fork, execve, pipes)
+cat > "$T/notify-probe" <<'SH'
+#!/bin/sh
+{ echo "uid=$(id -un) args=$*"; env | grep '^DEV2PROD_EVENT='; cat; echo; } >> /var/lib/dev2prodd/notify.out
+SH
 install_all() {
         lab install "$D2P" /usr/local/sbin/dev2prodd 755 &&
         lab install "$CTL" /usr/local/bin/dev2prodctl 755 &&
         lab install "$MOCK" /usr/local/bin/mock-dev2prod 755 &&
+        lab install "$T/notify-probe" /usr/local/bin/d2p-notify-probe 755 &&
         lab install "$UNIT" /etc/systemd/system/dev2prodd.service 644 &&
         lab install "$CATALOG" /usr/lib/systemd/catalog/dev2prodd.catalog 644 &&
         lab install "$SYSUSERS" /usr/lib/sysusers.d/dev2prodd.conf 644 &&
@@ -196,6 +204,11 @@ new_pid=$(prop MainPID)
 check "a new MainPID ($old_pid -> $new_pid)" test -n "$new_pid" -a "$new_pid" != 0 -a "$new_pid" != "$old_pid"
 check "ActiveState=active after the restart" prop_is ActiveState active
 check "the resumed job succeeds" poll 30 state_is "$id" succeeded
+notified() { in_lab grep -q '^DEV2PROD_EVENT=succeeded$' /var/lib/dev2prodd/notify.out 2>/dev/null; }
+check "the notify: exec: program ran inside the sandbox (SystemCallFilter, NoNewPrivileges)" poll 20 notified
+check "as user dev2prodd, with its argv and the summary on stdin" \
+        eval 'in_lab cat /var/lib/dev2prodd/notify.out | grep -q "^uid=dev2prodd args=--from-test$" &&
+              in_lab cat /var/lib/dev2prodd/notify.out | grep -q "\"event\":\"succeeded\""'
 
 # ---- the mock's record ---------------------------------------------------------
 in_lab cat /var/tmp/record > "$RECORD"

@@ -429,9 +429,111 @@ START_TEST(example_config_is_valid) {
         ASSERT_LOADS(b.data);
         buf_free(&b);
         ck_assert_uint_eq(conf->n_tenants, 2);
-        ck_assert_uint_eq(conf->n_promotions, 2);
+        ck_assert_uint_eq(conf->n_promotions, 3);
+        ck_assert_str_eq(config_find_promotion(conf, "forms-audit")->after, "forms-nightly");
+        ck_assert(config_find_promotion(conf, "forms-audit")->notify_set);
+        ck_assert_ptr_nonnull(conf->notify);
         ck_assert_str_eq(conf->state_directory, "/var/lib/dev2prodd");
         ck_assert_ptr_nonnull(config_find_promotion(conf, "forms-nightly"));
+}
+END_TEST
+
+
+/* ---- chains (after:) and notify: ---------------------------------------------- */
+
+/* A chained promotion, 5 lines like PROMO. */
+#define CHAIN(name, after)                                              \
+        "  - name: " name "\n"                                          \
+        "    package: \"54321\"\n"                                      \
+        "    from: dev\n"                                               \
+        "    to: prod\n"                                                \
+        "    after: " after "\n"
+
+START_TEST(chain_valid) {
+        ASSERT_LOADS(TENANTS "promotions:\n" CHAIN("c", "b") PROMO("a") CHAIN("b", "a"));
+        const struct promotion *b = config_find_promotion(conf, "b");
+        ck_assert_str_eq(b->after, "a");
+        ck_assert_ptr_null(b->cron);
+        ck_assert_ptr_null(b->schedule);
+        ck_assert_ptr_null(config_find_promotion(conf, "a")->after);
+}
+END_TEST
+
+START_TEST(chain_errors) {
+        /* lines: promotions: 10, first promotion 11-15, second 16-20 */
+        ASSERT_FAILS(TENANTS "promotions:\n" PROMO("a") CHAIN("b", "nosuch"), 1);
+        ASSERT_ERR(":20:12: promotions[1].after: unknown promotion 'nosuch'");
+        ASSERT_FAILS(TENANTS "promotions:\n" PROMO("alpha") CHAIN("b", "alpah"), 1);
+        ASSERT_ERR(":20:12: promotions[1].after: unknown promotion 'alpah' (did you mean 'alpha'?)");
+        ASSERT_FAILS(TENANTS "promotions:\n" CHAIN("a", "a"), 1);
+        ASSERT_ERR(":15:12: promotions[0].after: 'a' is this promotion itself");
+        ASSERT_FAILS(TENANTS "promotions:\n" PROMO("a") "    after: a\n" PROMO("b"), 1);
+        ASSERT_ERR(":16:12: promotions[0].after: use either schedule: or after:, not both");
+        ASSERT_FAILS(TENANTS "promotions:\n"
+                     "  - name: a\n"
+                     "    package: \"54321\"\n"
+                     "    from: dev\n"
+                     "    to: prod\n", 1);
+        ASSERT_ERR(":11:5: promotions[0]: missing required key 'schedule' (or 'after' to run after another "
+                   "promotion succeeds)");
+        /* a cycle of three beside a valid chain: one error, with its path */
+        ASSERT_FAILS(TENANTS "promotions:\n" PROMO("s") CHAIN("t", "s") CHAIN("x", "z") CHAIN("y", "x")
+                     CHAIN("z", "y"), 1);
+        ASSERT_ERR(":25:12: promotions[2].after: a cycle: x after z after y after x (none of them would ever run)");
+        /* two promotions after each other */
+        ASSERT_FAILS(TENANTS "promotions:\n" CHAIN("p", "q") CHAIN("q", "p"), 1);
+        ASSERT_ERR(":15:12: promotions[0].after: a cycle: p after q after p (none of them would ever run)");
+}
+END_TEST
+
+START_TEST(notify_valid) {
+        PUT("hook.url", 0600, "https://user:pw@hooks.example.net:8443/x/secret-token?k=1\n");
+        ASSERT_LOADS(TENANTS "promotions:\n" PROMO("a") "    notify: none\n" PROMO("b")
+                     "    notify: { exec: [/bin/true] }\n" PROMO("c")
+                     "notify:\n"
+                     "  events: [failed, succeeded]\n"
+                     "  exec: [/usr/local/bin/page, --x, \"\"]\n"
+                     "  exec_timeout: 5s\n"
+                     "  webhook: { url_file: @DIR@/hook.url }\n");
+        const struct notify *n = conf->notify;
+        ck_assert_uint_eq(n->events, (1u << NOTIFY_FAILED) | (1u << NOTIFY_SUCCEEDED));
+        ck_assert_str_eq(n->exec[0], "/usr/local/bin/page");
+        ck_assert_str_eq(n->exec[2], "");
+        ck_assert_ptr_null(n->exec[3]);
+        ck_assert_uint_eq(n->exec_timeout_usec, 5 * USEC_PER_SEC);
+        ck_assert_str_eq(n->webhook_url, "https://user:pw@hooks.example.net:8443/x/secret-token?k=1");
+        ck_assert_str_eq(n->webhook_origin, "https://hooks.example.net:8443");
+        ck_assert_ptr_null(config_notify_of(conf, config_find_promotion(conf, "a")));
+        const struct notify *b = config_notify_of(conf, config_find_promotion(conf, "b"));
+        ck_assert_ptr_null(b->webhook_source);
+        ck_assert_uint_eq(b->events, (1u << _NOTIFY_EVENT_MAX) - 1);
+        ck_assert_uint_eq(b->exec_timeout_usec, NOTIFY_EXEC_TIMEOUT_DEFAULT_USEC);
+        ck_assert_ptr_eq(config_notify_of(conf, config_find_promotion(conf, "c")), conf->notify);
+        ck_assert_str_eq(notify_event_to_string(NOTIFY_DRY_RUN_REJECTED), "dry-run-rejected");
+        ck_assert_int_eq(notify_event_from_string("awaiting-approval"), NOTIFY_AWAITING_APPROVAL);
+}
+END_TEST
+
+START_TEST(notify_errors) {
+        PUT("bad.url", 0600, "ftp://secret-token@x\n");
+        ASSERT_FAILS("notify:\n"
+                     "  events: [failed, sucseeded]\n"
+                     "  exec: [page-team]\n"
+                     "  exec_timeout: 2h\n", 3);
+        ASSERT_ERR(":2:20: notify.events[1]: unknown event 'sucseeded' (use failed, succeeded, dry-run-rejected, "
+                   "import-outcome-unknown or awaiting-approval)");
+        ASSERT_ERR(":3:10: notify.exec[0]: 'page-team' is not an absolute path (the program runs without a shell "
+                   "and without $PATH)");
+        ASSERT_ERR(":4:17: notify.exec_timeout: 2h is out of range 1s..1h");
+        ASSERT_FAILS("notify:\n  events: [failed]\n", 1);
+        ASSERT_ERR(":2:3: notify: nothing to send: give exec:, webhook: or both (or notify: none on a promotion)");
+        ASSERT_FAILS("notify:\n  webhook: { url_file: @DIR@/bad.url }\n", 1);
+        ck_assert(!any_contains("secret-token"));
+        ASSERT_ERR(":2:24: notify.webhook.url_file: %s/bad.url does not hold an https:// or http:// URL", dir);
+        ASSERT_FAILS("notify:\n  webhook: { credential: x, url_file: @DIR@/bad.url }\n", 1);
+        ASSERT_ERR(":2:26: notify.webhook: use either url_file: or credential:, not both");
+        ASSERT_FAILS("notify:\n  exec: [/bin/true]\n  webhok: {}\n", 1);
+        ASSERT_ERR(":3:3: notify.webhok: unknown key (did you mean 'webhook'?)");
 }
 END_TEST
 
@@ -1114,6 +1216,10 @@ static Suite *config_suite(void) {
         tcase_add_test(tc, two_errors_one_run);
         tcase_add_test(tc, order_does_not_matter);
         tcase_add_test(tc, no_secret_in_errors);
+        tcase_add_test(tc, chain_valid);
+        tcase_add_test(tc, chain_errors);
+        tcase_add_test(tc, notify_valid);
+        tcase_add_test(tc, notify_errors);
         suite_add_tcase(s, tc);
         return s;
 }

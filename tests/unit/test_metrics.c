@@ -38,11 +38,12 @@ static struct job ended(char *promotion, enum job_state state, char *failure, ui
         return j;
 }
 
-/* what the "daemon" reports as running and queued */
-static unsigned g_running, g_queued;
-static void gauges(void *userdata, unsigned *ret_running, unsigned *ret_queued) {
-        *ret_running = g_running;
-        *ret_queued = g_queued;
+/* what the "daemon" reports as running, queued and awaiting approval */
+static unsigned g_running, g_queued, g_awaiting;
+static void gauges(void *userdata, struct metrics_gauges *ret) {
+        ret->running = g_running;
+        ret->queued = g_queued;
+        ret->awaiting_approval = g_awaiting;
 }
 static void update(struct metrics *m, const struct job *ended, unsigned running, unsigned queued) {
         g_running = running;
@@ -125,13 +126,22 @@ START_TEST(gauges_only_when_changed) {  /* and at a stop */
         ck_assert_int_eq(access(prom, F_OK), -1);
         update(m, NULL, 1, 1);
         ck_assert_int_eq(access(prom, F_OK), 0);
+        /* a job parked at the approval gate alone is a change */
+        ck_assert_int_eq(unlink(prom), 0);
+        g_awaiting = 2;
+        update(m, NULL, 1, 1);
+        char *t = file_text();
+        ck_assert(has_line(t, "dev2prodd_jobs_awaiting_approval 2"));
+        free(t);
         /* a stop writes that nothing runs any more, without asking */
         g_running = 7;
         metrics_free(m);
-        char *t = file_text();
+        t = file_text();
         ck_assert(has_line(t, "dev2prodd_jobs_running 0"));
         ck_assert(has_line(t, "dev2prodd_jobs_queued 0"));
+        ck_assert(has_line(t, "dev2prodd_jobs_awaiting_approval 0"));
         free(t);
+        g_awaiting = 0;
 }
 END_TEST
 
