@@ -106,7 +106,10 @@ reboot_case() {  # EDIT_BOOT_ID
         mock_stop; rm -rf "$STATE" "$RECORD" "$T/daemon.log"
         mock_start --polls 1
         write_config
-        # the 8th fsync is the folder's, after the upload state landed: killed before the upload is sent
+        # the folders exist, so that no fsync of a new folder's parent
+        # (mkdir_p) is counted: the 8th fsync is the folder's, after the
+        # upload state landed: killed before the upload is sent
+        mkdir -p "$STATE/jobs"
         strace -f -qq -o /dev/null -e trace=fsync -e inject=fsync:signal=KILL:when=8 \
                 "$D2P" --config "$CONFIG" --once nightly 2>> "$T/daemon.log"
         [ "$(job_get state)" = upload ] || { bad "killed in state '$(job_get state)', not upload"; return; }
