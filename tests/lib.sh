@@ -157,6 +157,23 @@ daemon_stop() {
         kill -TERM "$D_PID" 2>/dev/null
         local rc; wait "$D_PID"; rc=$?; D_PID=; return $rc
 }
+# ctl ARGS...: dev2prodctl with the test's configuration
+ctl() { "$CTL" --config "$CONFIG" "$@"; }
+
+# start_case NAME [MOCK ARGS...]: a fresh mock (with these arguments), state,
+# record and log; the configuration with $EXTRA under defaults: and a
+# control socket in $T; the daemon started
+start_case() {
+        echo "# case: $1"; shift
+        daemon_stop > /dev/null 2>&1
+        mock_stop
+        rm -rf "$STATE" "$RECORD" "$T/daemon.log"
+        mock_start "$@"
+        write_config "${EXTRA:-}"
+        sed -i "1i control_socket: $T/ctl.sock" "$CONFIG"
+        daemon_start || { bad "the daemon starts"; return 1; }
+}
+
 _lib_cleanup_daemon() {
         [ -n "${D_PID:-}" ] && kill -KILL "$D_PID" 2>/dev/null
         [ -n "${NL_PID:-}" ] && kill "$NL_PID" 2>/dev/null

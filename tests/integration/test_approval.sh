@@ -20,18 +20,12 @@
 . "$(dirname "$0")/../lib.sh"
 [ -x "$CTL" ] || skip "no dev2prodctl"
 
-ctl() { "$CTL" --config "$CONFIG" "$@"; }
-start_case() {
-        echo "# case: $1"; shift
-        daemon_stop > /dev/null 2>&1
-        mock_stop
-        rm -rf "$STATE" "$RECORD" "$T/daemon.log"
-        mock_start "$@"
-        write_config "  approval: required
-  approval_timeout: ${TIMEOUT:-1h}"
-        sed -i "1i control_socket: $T/ctl.sock" "$CONFIG"
-        daemon_start || { bad "the daemon starts"; return 1; }
+# start_case (lib.sh) for a promotion behind the gate
+gated_case() {
+        EXTRA="  approval: required
+  approval_timeout: ${TIMEOUT:-1h}" start_case "$@"
 }
+
 # traced PID: waits until a tracer (strace -p) is attached to PID
 traced() {
         for _ in $(seq 100); do
@@ -62,7 +56,7 @@ awaiting() {
 }
 
 # ---- A ---------------------------------------------------------------------
-start_case "A approve" && {
+gated_case "A approve" && {
         id=$(run_job)
         if awaiting A "$id"; then
                 check "A: nothing imported while waiting ($(count import))" test "$(count import)" = 0
@@ -88,7 +82,7 @@ start_case "A approve" && {
 }
 
 # ---- B ---------------------------------------------------------------------
-start_case "B reject" && {
+gated_case "B reject" && {
         id=$(run_job)
         if awaiting B "$id"; then
                 ctl reject "$id" --reason "not during the audit" > /dev/null 2>&1
@@ -105,7 +99,7 @@ start_case "B reject" && {
 # ---- C ---------------------------------------------------------------------
 # (the job may expire before this test looks: only its end is checked, and
 # that it went through the gate)
-TIMEOUT=1s start_case "C approval_timeout" && {
+TIMEOUT=1s gated_case "C approval_timeout" && {
         id=$(run_job)
         wait_state "$id" failed 20 > /dev/null
         check "C: the job ends failed/expired ($(job_state_of "$id")/$(failure_of "$id"))" \
@@ -115,7 +109,7 @@ TIMEOUT=1s start_case "C approval_timeout" && {
 }
 # the deadline passes while the daemon is down: the job file's copy of
 # approval_timeout is set to 1us, as if its 1h had passed (no sleeping)
-start_case "C2 approval_timeout passes while the daemon is down" && {
+gated_case "C2 approval_timeout passes while the daemon is down" && {
         id=$(run_job)
         if awaiting C2 "$id"; then
                 daemon_stop
@@ -129,7 +123,7 @@ start_case "C2 approval_timeout passes while the daemon is down" && {
 }
 
 # ---- D ---------------------------------------------------------------------
-start_case "D restart while awaiting" && {
+gated_case "D restart while awaiting" && {
         id=$(run_job)
         if awaiting D "$id"; then
                 daemon_stop
@@ -144,7 +138,7 @@ start_case "D restart while awaiting" && {
 }
 
 # ---- F ---------------------------------------------------------------------
-start_case "F max_parallel 1, another promotion" && {
+gated_case "F max_parallel 1, another promotion" && {
         daemon_stop
         sed -i "1i max_parallel: 1" "$CONFIG"
         cat >> "$CONFIG" <<YAML
@@ -169,7 +163,7 @@ YAML
                 check "F: then the approved job imports ($(count import))" test "$(count import)" = 2
         fi
 }
-start_case "F2 --once stops at the gate" && {
+gated_case "F2 --once stops at the gate" && {
         daemon_stop
         run_once; rc=$?
         f=$(job_file); id=$(basename "${f%.json}")
@@ -191,7 +185,7 @@ else
         # approval's save, then the import state's save, then the request.
         for spec in rename:1 fsync:2 rename:2 fsync:4; do
                 sc=${spec%%:*} n=${spec#*:}
-                start_case "E kill at $sc #$n after approve" || continue
+                gated_case "E kill at $sc #$n after approve" || continue
                 id=$(run_job)
                 awaiting "E $spec" "$id" || continue
                 strace -qq -o /dev/null -p "$D_PID" -e trace="$sc" -e inject="$sc":signal=KILL:when="$n" &

@@ -22,7 +22,6 @@ stop_daemon() {
 LIB_TRAP=$(trap -p EXIT | sed "s/^trap -- '\(.*\)' EXIT$/\1/")
 trap 'stop_daemon; ${LIB_TRAP:-cleanup}' EXIT
 
-ctl() { "$CTL" --config "$CONFIG" "$@"; }
 # run_ctl NAME ARGS...: output in $T/NAME.out and $T/NAME.err, exit status in $RC
 run_ctl() { local n=$1; shift; ctl "$@" > "$T/$n.out" 2> "$T/$n.err"; RC=$?; }
 out_has() { grep -q -- "$2" "$T/$1.out"; }      # out_has NAME REGEX

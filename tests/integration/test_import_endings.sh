@@ -23,18 +23,6 @@ KEY_PROD2=prod2-key-$RANDOM$RANDOM
 MOCKB_PID=
 trap '[ -n "$MOCKB_PID" ] && kill "$MOCKB_PID" 2> /dev/null; _lib_cleanup_daemon' EXIT
 
-# start_case NAME [MOCK ARGS...]: a fresh mock (with these arguments), state,
-# record and log; the config with $EXTRA defaults; the daemon started
-start_case() {
-        echo "# case: $1"; shift
-        daemon_stop > /dev/null 2>&1
-        mock_stop
-        rm -rf "$STATE" "$RECORD" "$T/daemon.log"
-        mock_start "$@"
-        write_config "${EXTRA:-}"
-        sed -i "1i control_socket: $T/ctl.sock" "$CONFIG"
-        daemon_start || { bad "the daemon starts"; return 1; }
-}
 # run_job: dev2prodctl run nightly; prints the job id
 run_job() { "$CTL" --config "$CONFIG" run nightly 2>> "$T/ctl.err" | grep -o 'nightly-[0-9TZ-]*' | head -1; }
 is_final() { case $(job_state_of "$1") in succeeded|failed|cancelled) return 0;; esac; return 1; }

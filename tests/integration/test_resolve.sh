@@ -18,17 +18,6 @@
 . "$(dirname "$0")/../lib.sh"
 [ -x "$CTL" ] || skip "no dev2prodctl"
 
-ctl() { "$CTL" --config "$CONFIG" "$@"; }
-start_case() {
-        echo "# case: $1"; shift
-        daemon_stop > /dev/null 2>&1
-        mock_stop
-        rm -rf "$STATE" "$RECORD" "$T/daemon.log"
-        mock_start "$@"
-        write_config
-        sed -i "1i control_socket: $T/ctl.sock" "$CONFIG"
-        daemon_start || { bad "the daemon starts"; return 1; }
-}
 run_job() { ctl run nightly 2>> "$T/ctl.err" | grep -o 'nightly-[0-9TZ-]*' | head -1; }
 failure_of() { sed -n 's/^    "failure": "\([^"]*\)",\{0,1\}$/\1/p' "$STATE/jobs/$1.json" 2> /dev/null; }
 top() { sed -n "s/^    \"$2\": \"\([^\"]*\)\",\{0,1\}$/\1/p" "$STATE/jobs/$1.json" 2> /dev/null; }   # top ID KEY
