@@ -699,6 +699,37 @@ static void show_decision(const char *label, const struct job_decision *d) {
                       d->reason ? ": " : "", strempty(d->reason));
 }
 
+/* What the job's events asked for (notify:, after:) and how far it got:
+ * the operator's answer to "was the team told?" and "did uat start?". */
+static void show_followups(const struct job *j) {
+        static const char *const hdr[] = { "KIND", "EVENT", "STATUS", "ATTEMPTS", "DETAIL" };
+        struct table *t;
+        char a[64];
+
+        if (!j->n_followups)
+                return;
+        t = table_new(ELEMENTSOF(hdr), hdr);
+        for (size_t i = 0; i < j->n_followups; i++) {
+                const struct followup *f = &j->followups[i];
+                _cleanup_free_ char *detail = NULL;
+                char att[16];
+
+                if (f->kind == FOLLOWUP_CHAIN)
+                        detail = xasprintf("promotion %s, job %s", strempty(f->promotion), strempty(f->job_id));
+                else if (f->status == FOLLOWUP_PENDING && f->next_usec)
+                        detail = xasprintf("next try %s%s%s", fmt_time(a, sizeof a, f->next_usec, true),
+                                           f->last_error ? "; last error: " : "", strempty(f->last_error));
+                else
+                        detail = xstrdup(f->last_error ? f->last_error : "");
+                snprintf(att, sizeof att, "%u", f->attempts);
+                table_add(t, (const char *const[]) { followup_kind_to_string(f->kind), strempty(f->event),
+                                                     followup_status_to_string(f->status), att, detail });
+        }
+        printf("\nFollow-ups:\n");
+        table_print(t, stdout, "  ");
+        table_free(t);
+}
+
 static void show_job(const struct job *j) {
         char a[64], b[64], d[32];
         bool gate = j->state == JOB_AWAITING_APPROVAL;
@@ -748,6 +779,8 @@ static void show_job(const struct job *j) {
                 field("", "Resolved by job", "%s", j->resolved_by_job);
         if (j->resolves)
                 field("", "Resolves", "%s (its import answer was lost)", j->resolves);
+        if (j->triggered_by)
+                field("", "Triggered by", "%s (after: its promotion succeeded)", j->triggered_by);
 
         /* steps */
         {
@@ -816,6 +849,7 @@ static void show_job(const struct job *j) {
         if (!gate)
                 show_import_status("Dry run", j->dry_run_id, &j->dry_run);
         show_import_status("Import", j->import_id, &j->import);
+        show_followups(j);
 }
 
 static int cmd_show(const struct config *c, char **args, size_t n_args) {

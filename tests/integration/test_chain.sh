@@ -67,6 +67,11 @@ check "audit succeeds" wait_state "$a1" succeeded 30
 check "to-prod started after to-uat ended" test "$(started "$p1")" -ge "$(ended "$u1")"
 check "audit started after to-prod ended" test "$(started "$a1")" -ge "$(ended "$p1")"
 check "audit ended the chain (nothing after it)" test -z "$(down_of "$a1")"
+"$CTL" --config "$CONFIG" show "$u1" > "$T/show-up.out" 2>&1
+"$CTL" --config "$CONFIG" show "$p1" > "$T/show-down.out" 2>&1
+check "show: the upstream's chain follow-up names the job it made, done" \
+        grep -Eq "^  chain +succeeded +done +[0-9]+ +promotion to-prod, job $p1\$" "$T/show-up.out"
+check "show: the chained job names its upstream" grep -q "^Triggered by: *$u1 " "$T/show-down.out"
 
 echo "# a failing middle step stops the chain"
 printf 'wrong-key' > "$T/prod.key"
