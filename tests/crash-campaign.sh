@@ -51,6 +51,13 @@
 # yet durable may be asked for again: the daemon had not acted on it), and
 #  8. a run that exited on its own left its job durable: a cut right after
 #     it keeps the job file's final state.
+# A third of the -p rounds run the service instead of --once: the state
+# folder starts with a schedule.json whose last handled due time is days
+# old, so the daemon starts a catch-up job for the latest missed due time
+# (a daily schedule), then it is killed and cut like --once, restarted,
+# and stopped with SIGTERM once the job has ended.  One more invariant:
+#  9. the missed due time is never lost nor run twice: the one job file of
+#     the round is named after that due time.
 # The summary has a table: for each state a cut left, what it led to.
 #
 # The random decisions of round R depend only on SEED and R, so
@@ -192,11 +199,12 @@ write_config() {
         chmod 600 "$RD/dev.key" "$RD/prod.key"
         cat > "$CONFIG" <<YAML
 state_directory: $STATE
+control_socket: $RD/ctl.sock
 defaults:
   poll_interval: 100ms
   retry_delay: 100ms
   retries: 4
-  step_timeout: 30s
+  step_timeout: 5m        # > RUN_TIMEOUT: a slow harness (a loaded machine, a cut) never times a step out
   stall_timeout: 10s
   request_timeout: 20s
 tenants:
@@ -237,6 +245,7 @@ BOOTS=0
 # 2>/dev/null: bash reports "Killed" jobs on its own stderr.
 
 run_plain() {
+        [ "$DMODE" = 1 ] && { run_daemon final; return; }
         HOW=final KILLED=0 HUNG=0
         timeout -s KILL "$RUN_TIMEOUT" "${BOOTED[@]}" "$D2P" --config "$CONFIG" --once nightly 2>> "$LOG"
         RC=$?
@@ -244,6 +253,7 @@ run_plain() {
 }
 
 run_delay() {           # run_delay MS
+        [ "$DMODE" = 1 ] && { run_daemon delay "$1"; return; }
         HOW="delay:${1}ms" KILLED=0 HUNG=0
         "${BOOTED[@]}" "$D2P" --config "$CONFIG" --once nightly 2>> "$LOG" &
         D_PID=$!
@@ -255,6 +265,7 @@ run_delay() {           # run_delay MS
 }
 
 run_strace() {          # run_strace SYSCALL N
+        [ "$DMODE" = 1 ] && { run_daemon strace "$1" "$2"; return; }
         HOW="strace:$1#$2" KILLED=0 HUNG=0
         : > "$RD/strace.out"
         # LeakSanitizer cannot work under ptrace and aborts at exit: off in
@@ -271,6 +282,7 @@ run_strace() {          # run_strace SYSCALL N
 }
 
 run_state() {           # run_state INDEX: kill once the saved state is STATES[INDEX] or later
+        [ "$DMODE" = 1 ] && { run_daemon state "$1"; return; }
         HOW="state:${STATES[$1]:-final}" KILLED=0 HUNG=0
         local deadline=$((SECONDS + RUN_TIMEOUT)) i
         "${BOOTED[@]}" "$D2P" --config "$CONFIG" --once nightly 2>> "$LOG" &
@@ -288,6 +300,59 @@ run_state() {           # run_state INDEX: kill once the saved state is STATES[I
         wait "$D_PID"; RC=$?
         D_PID=
         [ "$RC" = 137 ] && [ "$HUNG" = 0 ] && KILLED=1
+}
+
+# run_daemon final | delay MS | strace SYSCALL N | state INDEX: the service
+# (-p rounds with DMODE=1).  It never exits by itself: once the job file
+# says the job ended, the run is over ("ran through") and the daemon gets
+# SIGTERM (RC is then its exit status, 0 expected); else it is killed as
+# the method says.
+run_daemon() {
+        local kind=$1 deadline=$((SECONDS + RUN_TIMEOUT)) t0 ms
+        KILLED=0 HUNG=0 RC=
+        case $kind in
+        final)  HOW=final ;;
+        delay)  HOW="delay:${2}ms" ;;
+        strace) HOW="strace:$2#$3" ;;
+        state)  HOW="state:${STATES[$2]:-final}" ;;
+        esac
+        if [ "$kind" = strace ]; then
+                : > "$RD/strace.out"
+                ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
+                "${BOOTED[@]}" strace -f -qq -o "$RD/strace.out" -e trace="$2" -e inject="$2":signal=KILL:when="$3" \
+                        "$D2P" --config "$CONFIG" 2>> "$LOG" &
+        else
+                "${BOOTED[@]}" "$D2P" --config "$CONFIG" 2>> "$LOG" &
+        fi
+        D_PID=$! t0=$(date +%s%3N)
+        while kill -0 "$D_PID" 2> /dev/null; do
+                saved_state
+                if is_final "$S"; then
+                        # the daemon, not strace (which would only detach)
+                        if [ "$kind" = strace ]; then pkill -TERM -P "$D_PID"; else kill -TERM "$D_PID"; fi
+                        wait "$D_PID"; RC=$?; D_PID=
+                        # the Nth call may come in the stop's own saves
+                        [ "$kind" = strace ] && grep -q 'killed by SIGKILL' "$RD/strace.out" && KILLED=1
+                        return
+                fi
+                case $kind in
+                delay) ms=$(( $(date +%s%3N) - t0 )); [ "$ms" -ge "$2" ] && break ;;
+                state) [ -n "$S" ] && [ "$(state_index "$S")" -ge "$2" ] && break ;;
+                esac
+                [ "$SECONDS" -ge "$deadline" ] && { HUNG=1; break; }
+                sleep 0.01
+        done
+        if kill -0 "$D_PID" 2> /dev/null; then
+                kill -KILL "$D_PID" 2> /dev/null
+                wait "$D_PID"; RC=$?
+                [ "$HUNG" = 0 ] && KILLED=1
+        else
+                wait "$D_PID"; RC=$?
+                [ "$kind" = strace ] && grep -q 'killed by SIGKILL' "$RD/strace.out" && KILLED=1
+                # the service ended by itself, job unfinished: RC says why (checked by the caller)
+                [ "$KILLED" = 0 ] && [ "$RC" = 0 ] && RC=99
+        fi
+        D_PID=
 }
 
 # ---- invariants ---------------------------------------------------------------
@@ -507,7 +572,7 @@ while [ "$KILLS" -lt "$KILLS_WANTED" ]; do
                 echo "time budget of ${BUDGET}s spent: stopping after $KILLS of $KILLS_WANTED kills"
                 break
         fi
-        ROUND=$((ROUND + 1))
+        ROUND=$((ROUND + 1)) DMODE=0
         [ $((ROUND - FIRST_ROUND)) -lt $((KILLS_WANTED * 20 + 20)) ] ||
                 { echo "crash-campaign: too many rounds without kills; giving up"; exit 1; }
         RANDOM=$(( (SEED * 1000003 + ROUND * 7919) % 2147483647 ))
@@ -517,6 +582,17 @@ while [ "$KILLS" -lt "$KILLS_WANTED" ]; do
         if [ "$POWERCUT" = 1 ]; then
                 DISK=$RD/disk SHADOW=$RD/shadow MNT=$RD/mnt STATE=$RD/mnt/state
                 mkdir -p "$DISK" "$MNT"
+                rnd 3
+                if [ "$R" = 0 ]; then
+                        # the service, with a daily due time missed (9)
+                        DMODE=1 now=$(date +%s)
+                        DUE=$(date -d "today 02:30" +%s)
+                        [ "$DUE" -gt "$now" ] && DUE=$(date -d "yesterday 02:30" +%s)
+                        DUE_ID=nightly-$(date -u -d "@$DUE" +%Y%m%dT%H%M%SZ)
+                        mkdir -p "$DISK/state"
+                        printf '{"format": 1, "last_due": {"nightly": %d}}\n' $((DUE - 3 * 86400)) \
+                                > "$DISK/state/schedule.json"
+                fi
                 new_boot
                 pc_mount "$DISK" "$SHADOW" "$MNT" || { KEEP=$RD; echo "crash-campaign: powercutfs did not mount"; exit 1; }
         fi
@@ -553,6 +629,8 @@ while [ "$KILLS" -lt "$KILLS_WANTED" ]; do
         mock_start "${args[@]}"
         write_config
         KR=0 IMPORT_KILL=0 FINAL_RC='' HOWS=''
+        [ "$DMODE" = 1 ] && PARAMS="${PARAMS% planned-kills=*} service planned-kills=$planned"
+
         FROZEN=()
         ended=0
         for ((a = 1; a <= planned; a++)); do
@@ -590,6 +668,7 @@ while [ "$KILLS" -lt "$KILLS_WANTED" ]; do
                         HOWS+="${HOWS:+ }$HOW(ran-through)"
                         NOKILL=$((NOKILL + 1))
                         FINAL_RC=$RC ended=1
+                        [ "$DMODE" = 1 ] && { [ "$RC" = 0 ] || fail_round 1 "the service exited $RC at SIGTERM"; FINAL_RC=; }
                         break
                 fi
                 KILLS=$((KILLS + 1)) KR=$((KR + 1))
@@ -616,6 +695,7 @@ while [ "$KILLS" -lt "$KILLS_WANTED" ]; do
                 [ "$RC" = 2 ] || [ "$RC" = 3 ] && fail_round 1 "dev2prodd exited $RC (configuration or lock): $(tail -n 2 "$LOG")"
                 [ "$RC" -gt 3 ] && fail_round 1 "the final run of dev2prodd ended with status $RC: a crash? $(tail -n 3 "$LOG")"
                 FINAL_RC=$RC
+                [ "$DMODE" = 1 ] && { [ "$RC" = 0 ] || fail_round 1 "the service exited $RC at SIGTERM"; FINAL_RC=; }
         fi
         if [ "$POWERCUT" = 1 ]; then
                 # 8: what the last run left must be durable
@@ -627,6 +707,11 @@ while [ "$KILLS" -lt "$KILLS_WANTED" ]; do
         fi
         mock_stop
         check_end
+        if [ "$DMODE" = 1 ]; then
+                [ "$(basename "$(job_file)" .json)" = "$DUE_ID" ] ||
+                        fail_round 9 "the job of the missed due time is $DUE_ID, the round's job file is $(job_file)"
+                held
+        fi
         if [ "$POWERCUT" = 1 ]; then
                 f=$(jget failure)
                 end_cuts "$(jget state | sed 's/^failed$//')${f}"
