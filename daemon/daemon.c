@@ -791,15 +791,16 @@ static int on_prune_timer(sd_event_source *s, uint64_t usec, void *userdata) {
                 log_warning_errno(r, "history_keep: cannot list %s; finished job files are not removed",
                                   d->engine.jobs_dir);
         else if (res.removed)
-                log_notice("removed %u finished job file(s) older than %s; oldest kept now %s%s", res.removed, ks,
-                           res.oldest_kept_usec ? format_timestamp_utc(when, sizeof when, res.oldest_kept_usec)
-                                                : "-",
-                           res.more ? "; more at the next run" : "");
+                log_full(LOG_NOTICE, 0, NULL, MSGID_HISTORY_PRUNED,
+                         "removed %u finished job file(s) older than %s; oldest kept now %s%s", res.removed, ks,
+                         res.oldest_kept_usec ? format_timestamp_utc(when, sizeof when, res.oldest_kept_usec) : "-",
+                         res.more ? "; more at the next run" : "");
         if (r >= 0 && res.unreadable != d->prune_unreadable) {
                 if (res.unreadable)
-                        log_warning("history_keep: %u job file(s) older than %s cannot be read and are kept "
-                                    "(one may hold an unfinished job: inspect them, then move them out of %s)",
-                                    res.unreadable, ks, d->engine.jobs_dir);
+                        log_full(LOG_WARNING, 0, NULL, MSGID_HISTORY_PRUNED,
+                                 "history_keep: %u job file(s) older than %s cannot be read and are kept (one may "
+                                 "hold an unfinished job: inspect them, then move them out of %s)",
+                                 res.unreadable, ks, d->engine.jobs_dir);
                 d->prune_unreadable = res.unreadable;
         }
         prune_again_in(d, r >= 0 && res.more ? PRUNE_AGAIN_USEC : PRUNE_INTERVAL_USEC);

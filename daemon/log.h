@@ -27,6 +27,8 @@
 #define MSGID_JOB_RESOLVED  "6b1f3c2a9d4e4f0a8c7b5e2d1a0f9c3c"
 #define MSGID_NOTIFY_FAILED "6b1f3c2a9d4e4f0a8c7b5e2d1a0f9c40"
 #define MSGID_CHAIN_STOPPED "6b1f3c2a9d4e4f0a8c7b5e2d1a0f9c41"
+#define MSGID_METRICS_WRITE "6b1f3c2a9d4e4f0a8c7b5e2d1a0f9c42"  /* cannot write, or written again */
+#define MSGID_HISTORY_PRUNED "6b1f3c2a9d4e4f0a8c7b5e2d1a0f9c43"
 
 struct log_ctx {
         const char *job;        /* DEV2PROD_JOB= */

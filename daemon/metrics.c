@@ -105,16 +105,16 @@ static struct ended *ended_of(struct promo *p, const char *result) {
 static void log_once(struct once *o, int err, const char *step, const char *path) {
         if (err == 0) {
                 if (o->err)
-                        log_notice("%s written again", path);
+                        log_full(LOG_NOTICE, 0, NULL, MSGID_METRICS_WRITE, "%s written again", path);
                 *o = (struct once) {};
                 return;
         }
         if (o->err == err && streq_ptr(o->step, step))
                 return;
         *o = (struct once) { err, step };
-        log_warning_errno(err, "cannot %s %s; jobs run on, the file is written again at the next change (fix "
-                          "the folder's permissions or free space; under systemd see ReadWritePaths= in "
-                          "dev2prodd.yaml(5), metrics_file)", step, path);
+        log_full(LOG_WARNING, err, NULL, MSGID_METRICS_WRITE, "cannot %s %s; jobs run on, the file is written again "
+                 "at the next change (fix the folder's permissions or free space; under systemd see "
+                 "ReadWritePaths= in dev2prodd.yaml(5), metrics_file)", step, path);
 }
 
 /* ---- the summary ---------------------------------------------------------- */

@@ -34,9 +34,10 @@ fake() {
             -e "s/^    \"created_usec\": [0-9]*/    \"created_usec\": ${2}000000/" \
             -e "s/^    \"updated_usec\": [0-9]*/    \"updated_usec\": $(( ${3} ? ${3} : ${2} ))000000/" \
             -e "$fin" \
-            "$TEMPLATE" > "$STATE/jobs/.tmp" && mv "$STATE/jobs/.tmp" "$STATE/jobs/$id.json"
+            "$TEMPLATE" > "$T/history/$id.json"
         echo "$id"
 }
+mkdir -p "$T/history"
 
 echo "# start, then an old history appears (files written after start: an unfinished one is not resumed)"
 check "daemon reports READY=1" daemon_start
@@ -46,12 +47,15 @@ for k in $(seq 0 149); do
         OLD+=("$(fake nightly $t $((t + 30)) succeeded)")
 done
 OLD+=("$(fake nightly $((NOW - 9 * DAY)) $((NOW - 9 * DAY + 5)) failed)")
-printf 'PK' > "$STATE/jobs/${OLD[0]}.pkg"
+printf 'PK' > "$T/history/${OLD[0]}.pkg"
 LONG=$(fake nightly $((NOW - 3 * DAY)) $((NOW - DAY / 2)) succeeded)        # ended 12 h ago
 UNFINISHED=$(fake nightly $((NOW - 5 * DAY)) 0 export)
 BAD="nightly-$(stamp $((NOW - 6 * DAY)))"
-printf '{\n    "format": 1,\n    "id": ' > "$STATE/jobs/$BAD.json"
+printf '{\n    "format": 1,\n    "id": ' > "$T/history/$BAD.json"
 OTHER=$(fake weekly $((NOW - 20 * DAY)) $((NOW - 20 * DAY + 9)) succeeded)  # the only job of weekly
+# made aside and moved in at once: the first batch, 20 s after READY=1,
+# finds the whole history however slowly a loaded machine wrote it
+mv "$T/history/"* "$STATE/jobs/"
 check "151 old + 5 job files before the first run" test "$(ls "$STATE"/jobs/*.json | wc -l)" = 156
 
 sleep 5
