@@ -4,6 +4,7 @@
 
 PREFIX  ?= /usr/local
 DESTDIR ?=
+UNITDIR ?= $(PREFIX)/lib/systemd/system
 BUILD   := build
 CC      ?= cc
 # CFLAGS, CPPFLAGS and LDFLAGS are the builder's (a distribution's hardening
@@ -106,8 +107,8 @@ install: all
 	install -D -m 755 $(BUILD)/dev2prodd $(DESTDIR)$(PREFIX)/sbin/dev2prodd
 	install -D -m 755 $(BUILD)/dev2prodctl $(DESTDIR)$(PREFIX)/bin/dev2prodctl
 	for m in man/*.[0-9]; do s=$${m##*.}; install -D -m 644 $$m $(DESTDIR)$(PREFIX)/share/man/man$$s/$$(basename $$m); done
-	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system $(DESTDIR)$(PREFIX)/lib/systemd/catalog
-	sed 's|/usr/local/sbin/|$(PREFIX)/sbin/|' systemd/dev2prodd.service > $(DESTDIR)$(PREFIX)/lib/systemd/system/dev2prodd.service
+	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(PREFIX)/lib/systemd/catalog
+	sed 's|/usr/local/sbin/|$(PREFIX)/sbin/|' systemd/dev2prodd.service > $(DESTDIR)$(UNITDIR)/dev2prodd.service
 	install -m 644 systemd/dev2prodd.catalog $(DESTDIR)$(PREFIX)/lib/systemd/catalog/dev2prodd.catalog
 	install -D -m 644 systemd/dev2prodd.sysusers $(DESTDIR)$(PREFIX)/lib/sysusers.d/dev2prodd.conf
 	install -D -m 644 config/example.yaml $(DESTDIR)$(PREFIX)/share/doc/dev2prodd/dev2prodd.yaml.example
