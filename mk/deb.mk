@@ -14,7 +14,10 @@
 # The package is rebuilt only when a file of the tree changed (its
 # prerequisites are the tree's files), so the test reuses it.
 
-DEB_DEBS    := debhelper lintian blhc
+DEB_BUILD_DEBS := debhelper
+DEB_CHECK_DEBS := lintian blhc
+GOAL_DEBS      += $(if $(filter deb,$(MAKECMDGOALS)),$(DEB_BUILD_DEBS) $(DEB_CHECK_DEBS)) \
+                  $(if $(filter deb-package,$(MAKECMDGOALS)),$(DEB_BUILD_DEBS))
 DEB_VERSION := $(shell sed -n '1s/^[^(]*(\([^)]*\)).*/\1/p' debian/changelog)
 DEB_ARCH    := $(shell dpkg --print-architecture 2>/dev/null)
 DEB_FILE    := $(BUILD)/dev2prodd_$(DEB_VERSION)_$(DEB_ARCH).deb
@@ -23,16 +26,22 @@ DEB_TREE    := $(shell git ls-files -co --exclude-standard 2>/dev/null | grep -v
                        find . -path './build*' -prune -o -path ./.git -prune -o -type f -print)
 
 .PHONY: deb deb-package
-$(BUILD)/.deps-deb: $(BUILD)/.deps-build
-	$(call need_debs,$(DEB_DEBS))
+$(BUILD)/.deps-debbuild: $(BUILD)/.deps-build
+	$(call need_debs,$(DEB_BUILD_DEBS))
+	@touch $@
+$(BUILD)/.deps-deb: $(BUILD)/.deps-debbuild
+	$(call need_debs,$(DEB_CHECK_DEBS))
 	@touch $@
 
-$(DEB_FILE): $(wildcard $(DEB_TREE)) | $(BUILD)/.deps-deb
+$(DEB_FILE): $(wildcard $(DEB_TREE)) | $(BUILD)/.deps-debbuild
 	@echo "copying the tree to $(BUILD)/deb/src"
 	@rm -rf $(BUILD)/deb && mkdir -p $(BUILD)/deb/src
 	@printf '%s\n' $(DEB_TREE) | tar -c -T - -f - | tar -x -C $(BUILD)/deb/src
 	@echo "dpkg-buildpackage -us -uc -b (log: $(BUILD)/deb/build.log)"
-	@cd $(BUILD)/deb/src && dpkg-buildpackage -us -uc -b > ../build.log 2>&1 || \
+	@# (without our MAKEFLAGS: a BUILD=... given to this make would reach the
+	@# package's own make, whose `make clean` would then remove this build/)
+	@cd $(BUILD)/deb/src && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
+	  dpkg-buildpackage -us -uc -b > ../build.log 2>&1 || \
 	  { tail -40 ../build.log; echo "dpkg-buildpackage failed: $(BUILD)/deb/build.log"; exit 1; }
 	cp $(BUILD)/deb/$(notdir $@) $@
 
