@@ -36,7 +36,7 @@ $(BUILD)/.deps-deb: $(BUILD)/.deps-debbuild
 $(DEB_FILE): $(wildcard $(DEB_TREE)) | $(BUILD)/.deps-debbuild
 	@echo "copying the tree to $(BUILD)/deb/src"
 	@rm -rf $(BUILD)/deb && mkdir -p $(BUILD)/deb/src
-	@printf '%s\n' $(DEB_TREE) | tar -c -T - -f - | tar -x -C $(BUILD)/deb/src
+	@printf '%s\n' $(wildcard $(DEB_TREE)) | tar -c -T - -f - | tar -x -C $(BUILD)/deb/src
 	@echo "dpkg-buildpackage -us -uc -b (log: $(BUILD)/deb/build.log)"
 	@# (without our MAKEFLAGS: a BUILD=... given to this make would reach the
 	@# package's own make, whose `make clean` would then remove this build/)
