@@ -4,6 +4,7 @@
 
 PREFIX  ?= /usr/local
 DESTDIR ?=
+UNITDIR ?= $(PREFIX)/lib/systemd/system
 BUILD   := build
 CC      ?= cc
 # CFLAGS, CPPFLAGS and LDFLAGS are the builder's (a distribution's hardening
@@ -26,19 +27,33 @@ TEST_PC := libmicrohttpd check
 BUILD_DEBS := build-essential pkg-config libcurl4-openssl-dev libyajl-dev \
               libyaml-dev libsystemd-dev
 TEST_DEBS  := libmicrohttpd-dev check strace mandoc openssl procps curl tzdata valgrind nghttp2-server \
-              python3 libfuse3-dev fuse3 prometheus-node-exporter prometheus acl
+              python3 libfuse3-dev fuse3 prometheus-node-exporter prometheus acl debhelper
+# make demo needs only the mock server's library, and the zone of
+# config/demo.yaml (tzdata is not in a minimal Debian)
+DEMO_DEBS  := libmicrohttpd-dev tzdata
+# what the goals on the command line need beyond BUILD_DEBS (mk/deb.mk adds
+# its own): asked for by the first stamp, so all in one apt-get line
+GOAL_DEBS   = $(if $(filter check,$(MAKECMDGOALS)),$(TEST_DEBS)) $(if $(filter demo,$(MAKECMDGOALS)),$(DEMO_DEBS))
 
-# Installs what is missing, once per build tree (stamp files).
+# Installs what is missing, once per build tree (stamp files), in one
+# apt-get run: the first stamp of `make check` (or demo, deb) already asks
+# for every package that goal needs (GOAL_DEBS), so a user who is not root
+# gets one line to run, not one per stamp. apt's own messages are shown when
+# the install fails (not only "dpkg returned an error code").
 define need_debs
-	@missing=""; for p in $(1); do \
+	@missing=""; for p in $(sort $(1)); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
-	    echo "installing:$$missing"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null || exit 1; \
+	    echo "installing:$$missing"; log=$$(mktemp); \
+	    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; } > "$$log" 2>&1 || \
+	      { tail -n 25 "$$log" >&2; rm -f "$$log"; echo "apt-get install failed (its messages above)" >&2; exit 1; }; \
+	    rm -f "$$log"; \
+	  elif command -v sudo > /dev/null; then \
+	    echo "missing Debian packages; run: sudo apt-get install --no-install-recommends$$missing" >&2; exit 1; \
 	  else \
-	    echo "missing Debian packages; run: sudo apt-get install$$missing" >&2; exit 1; \
+	    echo "missing Debian packages; run as root (su -): apt-get install --no-install-recommends$$missing" >&2; exit 1; \
 	  fi; \
 	fi
 endef
@@ -47,10 +62,13 @@ endef
 all: $(BUILD)/dev2prodd $(BUILD)/dev2prodctl
 
 $(BUILD)/.deps-build:
-	$(call need_debs,$(BUILD_DEBS))
+	$(call need_debs,$(BUILD_DEBS) $(GOAL_DEBS))
 	@mkdir -p $(BUILD) && touch $@
 $(BUILD)/.deps-test: $(BUILD)/.deps-build
 	$(call need_debs,$(TEST_DEBS))
+	@touch $@
+$(BUILD)/.deps-demo: $(BUILD)/.deps-build
+	$(call need_debs,$(DEMO_DEBS))
 	@touch $@
 deps: $(BUILD)/.deps-build
 test-deps: $(BUILD)/.deps-test
@@ -59,6 +77,8 @@ PC_CFLAGS = $(shell pkg-config --cflags $(LIBS_PC) 2>/dev/null)
 PC_LIBS   = $(shell pkg-config --libs $(LIBS_PC) 2>/dev/null)
 T_CFLAGS  = $(shell pkg-config --cflags $(TEST_PC) 2>/dev/null)
 T_LIBS    = $(shell pkg-config --libs $(TEST_PC) 2>/dev/null)
+M_CFLAGS  = $(shell pkg-config --cflags libmicrohttpd 2>/dev/null)
+M_LIBS    = $(shell pkg-config --libs libmicrohttpd 2>/dev/null)
 
 SRCS     := $(wildcard daemon/*.c)
 MAIN_SRCS := daemon/main.c daemon/ctl.c
@@ -86,8 +106,8 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libdev2prod.a | $(BUILD)/.deps-test
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(DEP_FLAGS) -Wno-error=unused-function -Idaemon $(PC_CFLAGS) $(T_CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libdev2prod.a $(PC_LIBS) $(T_LIBS) -lm
 
-$(BUILD)/mock-dev2prod: $(wildcard tests/mock/*.c tests/mock/*.h) daemon/sha256.c daemon/sha256.h | $(BUILD)/.deps-test
-	$(CC) $(ALL_CFLAGS) -Idaemon $(T_CFLAGS) $(LDFLAGS) -o $@ $(wildcard tests/mock/*.c) daemon/sha256.c $(T_LIBS) -lpthread
+$(BUILD)/mock-dev2prod: $(wildcard tests/mock/*.c tests/mock/*.h) daemon/sha256.c daemon/sha256.h | $(BUILD)/.deps-demo
+	$(CC) $(ALL_CFLAGS) -Idaemon $(M_CFLAGS) $(LDFLAGS) -o $@ $(wildcard tests/mock/*.c) daemon/sha256.c $(M_LIBS) -lpthread
 
 TOOL_BINS := $(patsubst tests/tools/%.c,$(BUILD)/%,$(wildcard tests/tools/*.c))
 $(BUILD)/%: tests/tools/%.c | $(BUILD)/.deps-build
@@ -98,7 +118,7 @@ $(BUILD)/%: tests/tools/%.c | $(BUILD)/.deps-build
 check: $(BUILD)/.deps-test all $(UNIT_BINS) $(BUILD)/mock-dev2prod $(TOOL_BINS)
 	@bash tests/run.sh $(BUILD)
 
-demo: $(BUILD)/.deps-test all $(BUILD)/mock-dev2prod $(TOOL_BINS)
+demo: $(BUILD)/.deps-demo all $(BUILD)/mock-dev2prod
 	@bash tests/demo.sh $(BUILD)
 
 # The unit's paths follow PREFIX (the file in systemd/ says /usr/local).
@@ -106,8 +126,8 @@ install: all
 	install -D -m 755 $(BUILD)/dev2prodd $(DESTDIR)$(PREFIX)/sbin/dev2prodd
 	install -D -m 755 $(BUILD)/dev2prodctl $(DESTDIR)$(PREFIX)/bin/dev2prodctl
 	for m in man/*.[0-9]; do s=$${m##*.}; install -D -m 644 $$m $(DESTDIR)$(PREFIX)/share/man/man$$s/$$(basename $$m); done
-	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system $(DESTDIR)$(PREFIX)/lib/systemd/catalog
-	sed 's|/usr/local/sbin/|$(PREFIX)/sbin/|' systemd/dev2prodd.service > $(DESTDIR)$(PREFIX)/lib/systemd/system/dev2prodd.service
+	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(PREFIX)/lib/systemd/catalog
+	sed 's|/usr/local/sbin/|$(PREFIX)/sbin/|' systemd/dev2prodd.service > $(DESTDIR)$(UNITDIR)/dev2prodd.service
 	install -m 644 systemd/dev2prodd.catalog $(DESTDIR)$(PREFIX)/lib/systemd/catalog/dev2prodd.catalog
 	install -D -m 644 systemd/dev2prodd.sysusers $(DESTDIR)$(PREFIX)/lib/sysusers.d/dev2prodd.conf
 	install -D -m 644 config/example.yaml $(DESTDIR)$(PREFIX)/share/doc/dev2prodd/dev2prodd.yaml.example

@@ -14,7 +14,12 @@ stop() {
         rm -rf "$W"
 }
 trap stop EXIT
-say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+# bold headings in a terminal only: a log file or a pipe gets no escapes
+if [ -t 1 ]; then
+        say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+else
+        say() { printf '\n== %s\n' "$*"; }
+fi
 
 export STATE_DIRECTORY="$W/state" RUNTIME_DIRECTORY="$W/run" CREDENTIALS_DIRECTORY="$W/creds"
 mkdir -p "$STATE_DIRECTORY" "$RUNTIME_DIRECTORY" "$CREDENTIALS_DIRECTORY"

@@ -35,8 +35,10 @@ trap 'exit 130' INT     # so that an interrupted run still unmounts
 trap 'exit 143' TERM
 
 mkdir -p "$STATE"
+[ "$(id -u)" = 0 ] || skip "needs root (it mounts a small tmpfs as the state folder)"
+command -v mount > /dev/null || skip "needs mount (Debian package mount; not in the smallest Debian roots)"
 mount -t tmpfs -o "size=${SIZE_KB}k,mode=0700" d2p-test-state "$STATE" 2> "$T/mount.err" ||
-        skip "cannot mount a tmpfs ($(cat "$T/mount.err")); needs root"
+        skip "cannot mount a tmpfs: $(cat "$T/mount.err")"
 MOUNTED=1
 
 # fresh [MOCK ARGS]: empty tmpfs, new mock, log and record; config with the

@@ -29,7 +29,7 @@ REPO=$(cd "$(dirname "$0")/../.." && pwd)
 UNIT="$REPO/systemd/dev2prodd.service"
 CATALOG="$REPO/systemd/dev2prodd.catalog"
 SYSUSERS="$REPO/systemd/dev2prodd.sysusers"
-LAB_SCRIPT=${SYSTEMD_LAB:-$REPO/../shared/systemd-lab/systemd-lab}   # (SYSTEMD_LAB=: another copy)
+. "$REPO/tests/lab.sh"                  # lab, in_lab, poll, lab_config
 PORT=18099                          # the container has its own network namespace
 JOBS=/var/lib/dev2prodd/jobs        # User=dev2prodd (static, sysusers.d): no /var/lib/private
 STATE_REAL=/var/lib/dev2prodd
@@ -45,19 +45,6 @@ command -v systemd-analyze > /dev/null || skip "systemd-analyze is not installed
 [ -x "$CTL" ] || { echo "no $CTL: run make"; exit 1; }
 [ -n "$MSGID_STARTED" ] && [ -n "$MSGID_SUCCEEDED" ] || { echo "no MSGID_JOB_STARTED/SUCCEEDED in daemon/log.h"; exit 1; }
 
-# Host units that fail inside the container and leave it "degraded", which
-# the lab refuses (openipmi and nvme-cli's nvmf-autoconnect arrived on this
-# machine with other packages); masked there, as the lab's postgresql.
-export LAB_MASK=${LAB_MASK:-postgresql.service openipmi.service nvmf-autoconnect.service}
-lab() { bash "$LAB_SCRIPT" "$@"; }
-# in_lab CMD [ARG...]: runs CMD inside the container (LAB_TIMEOUT bounds it)
-in_lab() { LAB_TIMEOUT=${LAB_TIMEOUT:-30} bash "$LAB_SCRIPT" exec "$@"; }
-# poll SECONDS COMMAND...: until COMMAND succeeds, every 0.1 s
-poll() {
-        local n=$(($1 * 10)); shift
-        for _ in $(seq "$n"); do "$@" 2> /dev/null && return 0; sleep 0.1; done
-        return 1
-}
 prop() { in_lab systemctl show -P "$1" dev2prodd.service; }          # prop PROPERTY
 prop_is() { [ "$(prop "$1")" = "$2" ]; }                             # prop_is PROPERTY VALUE
 job_state() { in_lab sed -n 's/^    "state": "\([^"]*\)",\{0,1\}$/\1/p' "$JOBS/$1.json"; }
@@ -103,29 +90,8 @@ LAB_UP=1
 echo "# container booted in $((SECONDS - t0)) s (its PID 1 is $LAB_PID1 here)"
 
 # ---- install ------------------------------------------------------------------
-rnd() { od -An -tx1 -N12 /dev/urandom | tr -d ' \n'; }
-KEY_DEV=D2Pdev$(rnd)Key KEY_PROD=D2Pprod$(rnd)Key
-printf '%s\n' "$KEY_DEV" > "$T/dev.key"
-printf '%s\n' "$KEY_PROD" > "$T/prod.key"
-cat > "$T/dev2prodd.yaml" <<YAML
-defaults:
-  poll_interval: 200ms
-  retry_delay: 200ms
-tenants:
-  dev:
-    url: http://127.0.0.1:$PORT
-    tenant_id: "111"
-    auth: { type: api_key, credential: dev-key }
-  prod:
-    url: http://127.0.0.1:$PORT
-    tenant_id: "222"
-    auth: { type: api_key, credential: prod-key }
-promotions:
-  - name: nightly
-    package: "54321"
-    from: dev
-    to: prod
-    schedule: "30 2 * * *"
+lab_config
+cat >> "$T/dev2prodd.yaml" <<YAML
   - name: gated
     package: "54321"
     from: dev
