@@ -716,8 +716,8 @@ static void tz_leave(struct tz_saved *saved) {
         tzset();
 }
 
-int cron_next(const struct cron *c, const char *tz, time_t after, time_t *ret) {
-        struct tz_saved saved;
+/* The checks of cron_next() and cron_count(), then tz_enter(). */
+static int enter_zone(const struct cron *c, const char *tz, const void *ret, struct tz_saved *saved) {
         int r;
 
         if (!c || !ret)
@@ -725,10 +725,66 @@ int cron_next(const struct cron *c, const char *tz, time_t after, time_t *ret) {
         r = timezone_valid(tz);
         if (r < 0)
                 return r;
-        r = tz_enter(tz, &saved);
+        return tz_enter(tz, saved);
+}
+
+int cron_next(const struct cron *c, const char *tz, time_t after, time_t *ret) {
+        struct tz_saved saved;
+        int r;
+
+        r = enter_zone(c, tz, ret, &saved);
         if (r < 0)
                 return r;
         r = next_local(c, after, ret);
         tz_leave(&saved);
         return r;
+}
+
+/* Matching wall-clock minutes in (a, b], naive seconds, b - a under a day
+ * or on whole-day bounds: the minutes of the first and last (partial)
+ * days are tested one by one (at most 1440 bit tests each), the days in
+ * between by their masks. */
+static uint64_t count_wall(const struct cron *c, int64_t a, int64_t b) {
+        int64_t first = floor_div(a, 60) * 60 + 60, day_a, day_b;
+        uint64_t n = 0, per_day;
+
+        if (b < first)
+                return 0;
+        day_a = floor_div(first, DAY);
+        day_b = floor_div(b, DAY);
+        per_day = (uint64_t) __builtin_popcountll(c->minutes) * (uint64_t) __builtin_popcount(c->hours);
+        if (day_a == day_b) {
+                if (!day_matches(c, day_a))
+                        return 0;
+                for (int64_t m = first; m <= b; m += 60)
+                        n += wall_matches(c, m);
+                return n;
+        }
+        n += count_wall(c, first - 60, (day_a + 1) * DAY - 1);
+        for (int64_t day = day_a + 1; day < day_b; day++)
+                if (day_matches(c, day))
+                        n += per_day;
+        return n + count_wall(c, day_b * DAY - 1, b);
+}
+
+int cron_count(const struct cron *c, const char *tz, time_t after, time_t until, uint64_t *ret) {
+        struct tz_saved saved;
+        long off_a, off_b;
+        int r;
+
+        if (ret)
+                *ret = 0;
+        if (until <= after && c && ret)
+                return 0;
+        r = enter_zone(c, tz, ret, &saved);
+        if (r < 0)
+                return r;
+        r = utc_offset(after, &off_a);
+        if (r >= 0)
+                r = utc_offset(until, &off_b);
+        tz_leave(&saved);
+        if (r < 0)
+                return r;
+        *ret = count_wall(c, (int64_t) after + off_a, (int64_t) until + off_b);
+        return 0;
 }

@@ -46,12 +46,15 @@ struct daemon {
         struct held { char *promotion, *path; } *held;  /* see held_by() */
         size_t n_held;
         struct metrics *metrics;        /* metrics_file (metrics.h) */
+        bool starting;                  /* before READY=1: jobs are created, not started */
+        bool queue_in_file;             /* schedule.json lists queued jobs (scheduler.h) */
         char status[1024];              /* last STATUS= sent */
         uint64_t status_usec;           /* when (CLOCK_MONOTONIC) */
 };
 
 static void update_status(struct daemon *d);
 static void start_more(struct daemon *d);
+static void settle_queue(struct daemon *d);
 static const char *held_by(struct daemon *d, const char *promotion);
 static void feed_metrics(struct daemon *d, const struct job *ended);
 
@@ -90,6 +93,7 @@ static int on_reap(sd_event_source *s, void *userdata) {
                 d->slots[i] = d->slots[--d->n_slots];
         }
         start_more(d);
+        settle_queue(d);
         update_status(d);
         return 0;
 }
@@ -197,12 +201,15 @@ static void feed_metrics(struct daemon *d, const struct job *ended) {
 }
 
 /* Creates a job; the caller has checked that none is active and calls
- * start_more() next.  A job that gets a slot at once is saved by its first
- * transition in job_run(), before anything is sent: saving it here too
- * cost a tenth of every scheduled job's writes.  A job that must wait for
- * a slot is saved now, so that it is on disk (and resumes after a crash)
- * before its due time is recorded as handled. */
-static int create_job(struct daemon *d, const struct promotion *p, uint64_t due_usec, bool manual, char **ret_id) {
+ * start_more() next.  A scheduled job is not saved here: one that gets a
+ * slot is saved by its first transition in job_run(), before anything is
+ * sent, and one that must wait (or any, before READY=1) is listed in
+ * schedule.json's "queued" by the save that records its due time as
+ * handled (schedule(), record_queue()).  Saving each waiting job here cost
+ * a fsync apiece: 1,000 due at once held READY=1 back by seconds.  A
+ * manual run that must wait is saved now: no schedule.json save follows. */
+static int create_job(struct daemon *d, const struct promotion *p, uint64_t due_usec, bool manual, char **ret_id,
+                      unsigned folded) {
         _cleanup_free_ char *id = manual ? store_new_job_id(d->engine.jobs_dir, p->name, due_usec)
                                          : store_job_id_for(p->name, due_usec);
         _cleanup_free_ char *path = store_job_path(d->engine.jobs_dir, id);
@@ -216,7 +223,8 @@ static int create_job(struct daemon *d, const struct promotion *p, uint64_t due_
                 return -EEXIST;
         }
         j = job_new(id, p, due_usec);
-        r = starts_now ? 0 : store_save(d->engine.jobs_dir, j);
+        j->folded_due_times = folded;
+        r = starts_now || !manual ? 0 : store_save(d->engine.jobs_dir, j);
         if (r < 0) {
                 log_error_errno(r, "%s: cannot create job %s in %s; this run is skipped (free space or "
                                 "fix permissions there)", p->name, id, d->engine.jobs_dir);
@@ -279,7 +287,7 @@ static int on_request_run(void *userdata, const char *name, char **ret_id, char 
                                      "move it out of %s first", held, name, d->engine.jobs_dir);
                 return -EBUSY;
         }
-        r = create_job(d, p, now_realtime_usec(), true, ret_id);
+        r = create_job(d, p, now_realtime_usec(), true, ret_id, 0);
         if (r < 0) {
                 *ret_err = xasprintf("cannot create the job: %s", strerror(-r));
                 return r;
@@ -555,7 +563,7 @@ static void resume_jobs(struct daemon *d) {
 
 /* ---- schedule ------------------------------------------------------------ */
 
-static void on_due(void *userdata, const struct promotion *p, time_t due, bool missed) {
+static void on_due(void *userdata, const struct promotion *p, time_t due, bool missed, unsigned folded) {
         struct daemon *d = userdata;
         const char *held;
         struct slot *s;
@@ -565,8 +573,8 @@ static void on_due(void *userdata, const struct promotion *p, time_t due, bool m
         localtime_r(&due, &tm);
         strftime(when, sizeof when, "%Y-%m-%d %H:%M %Z", &tm);
         if (missed && !p->catch_up) {
-                log_notice("%s: skipping the run due at %s, missed while the daemon was down (catch_up: false)",
-                           p->name, when);
+                log_notice("%s: skipping the run due at %s, missed while the daemon was down (catch_up: false); "
+                           "%u due time(s) missed in all", p->name, when, folded);
                 return;
         }
         if ((s = slot_of_promotion(d, p->name))) {
@@ -579,24 +587,92 @@ static void on_due(void *userdata, const struct promotion *p, time_t due, bool m
                           "inspect it and move it out of %s", p->name, when, held, d->engine.jobs_dir);
                 return;
         }
-        if (create_job(d, p, (uint64_t) due * USEC_PER_SEC, false, NULL) >= 0)
+        /* a catch-up job records how many due times it stands for */
+        if (create_job(d, p, (uint64_t) due * USEC_PER_SEC, false, NULL, missed || folded > 1 ? folded : 0) < 0)
+                return;
+        if (folded > 1)
+                log_notice("%s: catching up on the run due at %s: %u due times missed while the daemon was down, "
+                           "folded into one catch-up job", p->name, when, folded);
+        else
                 log_info("%s: %s due at %s", p->name, missed ? "catching up on the run" : "run", when);
+}
+
+/* The due times whose job was created and never saved before the daemon
+ * stopped (schedule.json "queued", see record_queue()): their jobs are
+ * created again, before any new due time, whatever catch_up says (they
+ * were accepted to run).  One whose job file exists was saved after all. */
+static void requeue(struct daemon *d) {
+        for (size_t i = 0; i < d->sched.n; i++) {
+                const struct sched_entry *e = &d->sched.v[i];
+                const struct promotion *p = e->queued_due ? config_find_promotion(d->config, e->promotion) : NULL;
+                uint64_t due_usec = (uint64_t) e->queued_due * USEC_PER_SEC;
+                _cleanup_free_ char *id = NULL, *path = NULL;
+
+                if (!p || !p->cron)
+                        continue;
+                id = store_job_id_for(p->name, due_usec);
+                path = store_job_path(d->engine.jobs_dir, id);
+                if (access(path, F_OK) == 0 || slot_of_promotion(d, p->name) || held_by(d, p->name))
+                        continue;
+                if (create_job(d, p, due_usec, false, NULL, e->queued_folded > 1 ? e->queued_folded : 0) >= 0)
+                        log_notice("%s: job %s was queued when the daemon stopped; it is queued again", p->name, id);
+        }
+}
+
+/* Lists the jobs that have no file yet in the scheduler's "queued", for the
+ * next save of schedule.json.  Returns how many. */
+static size_t record_queue(struct daemon *d) {
+        size_t n = 0;
+        scheduler_clear_queued(&d->sched);
+        for (size_t i = 0; i < d->n_slots; i++) {
+                const struct job *j = d->slots[i].job;
+                if (d->slots[i].done || j->on_disk)
+                        continue;
+                scheduler_set_queued(&d->sched, j->promotion, (time_t) (j->due_usec / USEC_PER_SEC),
+                                     MAX(j->folded_due_times, 1u));
+                n++;
+        }
+        return n;
+}
+
+static int save_schedule(struct daemon *d) {
+        int r;
+        size_t n = record_queue(d);
+
+        r = scheduler_save(&d->sched);
+        if (r < 0)
+                log_warning_errno(r, "cannot save %s (due times missed while down may be missed)", d->sched.path);
+        else
+                d->queue_in_file = n > 0;
+        return r;
+}
+
+/* Once every job listed as queued in schedule.json has its own file, the
+ * list is dropped (one save): a stale entry would make a restart look for
+ * a job file that history_keep may have removed since. */
+static void settle_queue(struct daemon *d) {
+        if (!d->queue_in_file)
+                return;
+        for (size_t i = 0; i < d->n_slots; i++)
+                if (!d->slots[i].done && !d->slots[i].job->on_disk)
+                        return;
+        (void) save_schedule(d);
 }
 
 static int on_sched_timer(sd_event_source *s, uint64_t usec, void *userdata);
 
 static void schedule(struct daemon *d) {
         time_t next;
-        int r;
 
         scheduler_run(&d->sched, d->config, time(NULL), on_due, d);
         /* Started (hence saved) before the due times are recorded as
-         * handled: a crash in between finds the job files and never runs a
-         * due time twice, nor loses one. */
-        start_more(d);
-        r = scheduler_save(&d->sched);
-        if (r < 0)
-                log_warning_errno(r, "cannot save %s (due times missed while down may be missed)", d->sched.path);
+         * handled, and those still without a file listed as queued in the
+         * same save: a crash in between finds the job files or the old
+         * schedule.json, and never runs a due time twice, nor loses one.
+         * Before READY=1 nothing starts (daemon_run()). */
+        if (!d->starting)
+                start_more(d);
+        (void) save_schedule(d);
         next = scheduler_next(&d->sched, NULL);
         if (!next) {
                 sd_event_source_set_enabled(d->sched_timer, SD_EVENT_OFF);
@@ -904,8 +980,15 @@ int daemon_run(struct config *c) {
         give_back_memory();
         if (scheduler_load(&d.sched, c->state_directory, &err) < 0)
                 log_warning("%s", err);
+        /* READY=1 promises that every job to run has its file or is listed
+         * in schedule.json (dev2prodd(8), READY=1): the jobs start after it,
+         * so that neither their first saves nor a backlog of due times
+         * delay it. */
+        d.starting = true;
         resume_jobs(&d);
+        requeue(&d);
         schedule(&d);
+        d.starting = false;
         update_status(&d);
         feed_metrics(&d, NULL);
         {
@@ -916,10 +999,13 @@ int daemon_run(struct config *c) {
                         localtime_r(&next, &tm);
                         strftime(when, sizeof when, "%Y-%m-%d %H:%M %Z", &tm);
                 }
-                log_notice("started: %zu promotion(s), %u job(s) running; next: %s at %s",
-                           c->n_promotions, d.running, np ? np : "-", when);
+                log_notice("started: %zu promotion(s), %zu job(s) to run; next: %s at %s",
+                           c->n_promotions, d.n_slots, np ? np : "-", when);
         }
         sd_notify(false, "READY=1");
+        start_more(&d);
+        settle_queue(&d);
+        update_status(&d);
         /* retention starts after READY=1, see on_prune_timer() */
         r = sd_event_add_time_relative(d.event, &d.prune_timer, CLOCK_MONOTONIC, PRUNE_FIRST_USEC, USEC_PER_SEC,
                                        on_prune_timer, &d);
