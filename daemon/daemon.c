@@ -46,7 +46,13 @@ struct daemon {
         struct held { char *promotion, *path; } *held;  /* see held_by() */
         size_t n_held;
         struct metrics *metrics;        /* metrics_file (metrics.h) */
-        bool starting;                  /* before READY=1: jobs are created, not started */
+        /* The job folder is read for unfinished jobs after READY=1, in
+         * steps (resume_step()); meanwhile no job starts and requests that
+         * act on jobs are refused. */
+        struct store_scan *scan;
+        sd_event_source *scan_source;
+        bool scanning;
+        size_t n_resumed;
         bool queue_in_file;             /* schedule.json lists queued jobs (scheduler.h) */
         char status[1024];              /* last STATUS= sent */
         uint64_t status_usec;           /* when (CLOCK_MONOTONIC) */
@@ -55,6 +61,7 @@ struct daemon {
 static void update_status(struct daemon *d);
 static void start_more(struct daemon *d);
 static void settle_queue(struct daemon *d);
+static int save_schedule(struct daemon *d);
 static const char *held_by(struct daemon *d, const char *promotion);
 static void feed_metrics(struct daemon *d, const struct job *ended);
 
@@ -165,6 +172,8 @@ static void on_job_saving(struct engine *e, struct job *j) {
 }
 
 static void start_more(struct daemon *d) {
+        if (d->scanning)
+                return;         /* an unfinished job found later may have to run first */
         for (size_t i = 0; i < d->n_slots && d->running < d->config->max_parallel; i++) {
                 struct slot *s = &d->slots[i];
                 if (s->started || s->done)
@@ -246,8 +255,8 @@ static int create_chained(void *userdata, const struct promotion *p, const char 
         struct job *j;
         int r;
 
-        if (slot_of_promotion(d, p->name) || held_by(d, p->name))
-                return -EBUSY;          /* it queues behind the active one */
+        if (d->scanning || slot_of_promotion(d, p->name) || held_by(d, p->name))
+                return -EBUSY;          /* it queues behind the active one (or the scan) */
         if (access(path, F_OK) == 0)
                 return -EEXIST;
         j = job_new(id, p, now_realtime_usec());
@@ -264,6 +273,16 @@ static int create_chained(void *userdata, const struct promotion *p, const char 
 
 /* ---- the control socket (control.h) -------------------------------------- */
 
+/* Requests that act on jobs wait for the scan of the job folder after
+ * start-up: until it ends, an unfinished job may be unknown. */
+static int scanning(struct daemon *d, char **ret_err) {
+        if (!d->scanning)
+                return 0;
+        *ret_err = xasprintf("the daemon is still reading %s for unfinished jobs after its start (%zu files); "
+                             "try again in a few seconds", d->engine.jobs_dir, store_scan_size(d->scan));
+        return -EAGAIN;
+}
+
 /* run NAME: refused when the promotion is unknown or a job of it is
  * active or held. */
 static int on_request_run(void *userdata, const char *name, char **ret_id, char **ret_err) {
@@ -273,6 +292,8 @@ static int on_request_run(void *userdata, const char *name, char **ret_id, char 
         struct slot *s;
         int r;
 
+        if ((r = scanning(d, ret_err)) < 0)
+                return r;
         if (!p) {
                 *ret_err = xasprintf("no promotion named '%s' in %s", name, d->config->path);
                 return -ENOENT;
@@ -302,6 +323,9 @@ static bool on_request_job(void *userdata, const char *id) { return slot_of_id(u
 
 static int on_request_cancel(void *userdata, const char *id, char **ret_err) {
         struct slot *s = slot_of_id(userdata, id);
+        int r;
+        if ((r = scanning(userdata, ret_err)) < 0)
+                return r;
         if (!s) {
                 *ret_err = xasprintf("no running or queued job '%s'", id);
                 return -ENOENT;
@@ -319,6 +343,9 @@ static struct slot *awaiting_slot(struct daemon *d, const char *id, char **ret_e
         struct slot *s = slot_of_id(d, id);
         _cleanup_free_ char *path = NULL, *err = NULL, *res = NULL;
         struct job *j = NULL;
+
+        if (scanning(d, ret_err) < 0)
+                return NULL;
 
         if (s && s->started)
                 return s;
@@ -382,6 +409,8 @@ static int on_request_resolve(void *userdata, const char *id, bool imported, con
         bool borrowed = false;          /* old is the deliverer's */
         int r;
 
+        if ((r = scanning(d, ret_err)) < 0)
+                return r;
         if (!store_id_valid(id)) {
                 *ret_err = xasprintf("'%s' is not a job id", id);
                 return -EINVAL;
@@ -526,9 +555,26 @@ static void hold(struct daemon *d, const char *promotion, const char *id) {
                   d->held[d->n_held - 1].path, d->engine.jobs_dir);
 }
 
+/* A scheduled job created before the scan found an unfinished job (or an
+ * unreadable file) of its promotion: it never started nor was saved, and
+ * the older job runs first, as on_due() skips a due time while a job of
+ * the promotion is active. */
+static void drop_queued(struct daemon *d, const char *promotion, const char *why) {
+        struct slot *s = slot_of_promotion(d, promotion);
+        if (!s || s->started || s->job->on_disk)
+                return;
+        log_warning("%s: skipping the run due with job %s: %s", promotion, s->job->id, why);
+        job_free(s->job);
+        *s = d->slots[--d->n_slots];
+}
+
 static int resume_one(struct store_entry *e, void *userdata) {
         struct daemon *d = userdata;
         struct job *j = e->job;
+        if (!j && e->promotion)
+                drop_queued(d, e->promotion, "a job file of the promotion cannot be read");
+        else if (j && !job_state_is_final(j->state))
+                drop_queued(d, j->promotion, "an unfinished job of the promotion was found, it runs first");
         if (!j) {
                 if (e->promotion && config_find_promotion(d->config, e->promotion))
                         hold(d, e->promotion, e->id);
@@ -554,11 +600,38 @@ static int resume_one(struct store_entry *e, void *userdata) {
         return 0;
 }
 
-static void resume_jobs(struct daemon *d) {
+/* The scan of the job folder for unfinished jobs, after READY=1: a step of
+ * RESUME_STEP files per loop iteration (about 30 ms on a 2-core VM), so
+ * the watchdog, signals and the control socket are served meanwhile,
+ * whatever the history's size.  Jobs start when it ends. */
+#define RESUME_STEP 500
+
+static void scan_done(struct daemon *d) {
+        store_scan_free(d->scan);
+        d->scan = NULL;
+        d->scanning = false;
+        sd_event_source_set_enabled(d->scan_source, SD_EVENT_OFF);
+        if (d->n_resumed)
+                log_notice("resuming %zu unfinished job(s)", d->n_resumed);
+        start_more(d);
+        (void) save_schedule(d);        /* the queue as it is now (a job may have been dropped) */
+        update_status(d);
+}
+
+static int resume_step(sd_event_source *s, void *userdata) {
+        struct daemon *d = userdata;
         size_t before = d->n_slots;
-        (void) store_each_unfinished(d->engine.jobs_dir, false, resume_one, d);
-        if (d->n_slots > before)
-                log_notice("resuming %zu unfinished job(s)", d->n_slots - before);
+        int r;
+
+        if (!d->scan && store_scan_open(d->engine.jobs_dir, false, &d->scan) < 0) {
+                scan_done(d);
+                return 0;
+        }
+        r = store_scan_step(d->scan, RESUME_STEP, resume_one, d);
+        d->n_resumed += d->n_slots > before ? d->n_slots - before : 0;
+        if (r != 0)
+                scan_done(d);
+        return 0;
 }
 
 /* ---- schedule ------------------------------------------------------------ */
@@ -669,9 +742,9 @@ static void schedule(struct daemon *d) {
          * handled, and those still without a file listed as queued in the
          * same save: a crash in between finds the job files or the old
          * schedule.json, and never runs a due time twice, nor loses one.
-         * Before READY=1 nothing starts (daemon_run()). */
-        if (!d->starting)
-                start_more(d);
+         * Nothing starts before the scan for unfinished jobs has ended
+         * (start_more()). */
+        start_more(d);
         (void) save_schedule(d);
         next = scheduler_next(&d->sched, NULL);
         if (!next) {
@@ -857,6 +930,10 @@ static int on_prune_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         char ks[32], when[64];
         int r;
 
+        if (d->scanning) {                      /* the start-up scan lists the same files */
+                prune_again_in(d, PRUNE_AGAIN_USEC);
+                return 0;
+        }
         if (keep == 0 || now <= keep) {         /* forever (reload may change it: look again later) */
                 prune_again_in(d, PRUNE_INTERVAL_USEC);
                 return 0;
@@ -980,15 +1057,17 @@ int daemon_run(struct config *c) {
         give_back_memory();
         if (scheduler_load(&d.sched, c->state_directory, &err) < 0)
                 log_warning("%s", err);
-        /* READY=1 promises that every job to run has its file or is listed
-         * in schedule.json (dev2prodd(8), READY=1): the jobs start after it,
-         * so that neither their first saves nor a backlog of due times
-         * delay it. */
-        d.starting = true;
-        resume_jobs(&d);
+        /* READY=1 promises that every due time to run has its job file or is
+         * listed in schedule.json (dev2prodd(8), READY=1).  Jobs start after
+         * it, once the job folder has been read for unfinished jobs, so that
+         * neither their first saves, nor a backlog of due times, nor a long
+         * history delay it. */
+        d.scanning = true;
+        if (sd_event_add_defer(d.event, &d.scan_source, resume_step, &d) < 0)
+                while (d.scanning)      /* no source: the scan runs before READY=1, as it did */
+                        resume_step(NULL, &d);
         requeue(&d);
         schedule(&d);
-        d.starting = false;
         update_status(&d);
         feed_metrics(&d, NULL);
         {
@@ -1003,9 +1082,6 @@ int daemon_run(struct config *c) {
                            c->n_promotions, d.n_slots, np ? np : "-", when);
         }
         sd_notify(false, "READY=1");
-        start_more(&d);
-        settle_queue(&d);
-        update_status(&d);
         /* retention starts after READY=1, see on_prune_timer() */
         r = sd_event_add_time_relative(d.event, &d.prune_timer, CLOCK_MONOTONIC, PRUNE_FIRST_USEC, USEC_PER_SEC,
                                        on_prune_timer, &d);
@@ -1035,6 +1111,8 @@ out:
         sd_event_source_disable_unref(d.status_timer);
         sd_event_source_disable_unref(d.prune_timer);
         sd_event_source_disable_unref(d.reaper);
+        sd_event_source_disable_unref(d.scan_source);
+        store_scan_free(d.scan);
         scheduler_free(&d.sched);
         metrics_free(d.metrics);
         engine_done(&d.engine);
