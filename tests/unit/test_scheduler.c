@@ -362,6 +362,37 @@ START_TEST(fold_count_matches_walk) {
 }
 END_TEST
 
+/* A job listed as queued (created, not saved yet) survives a save and a
+ * load; the list is written only when there is one, and cleared. */
+START_TEST(queued_saved_and_reloaded) {
+        struct promotion p[] = { promo("a", "0 * * * *"), promo("b", "0 * * * *") };
+        struct config c = { .promotions = p, .n_promotions = 2 };
+        struct scheduler s = {}, t = {};
+        char *err = NULL, path[300], *text = NULL;
+        size_t len;
+        n_calls = 0;
+        ck_assert_int_eq(scheduler_load(&s, dir, &err), 0);
+        scheduler_run(&s, &c, NOW, on_due, NULL);
+        scheduler_set_queued(&s, "b", NOW - HOUR / 2, 5);
+        scheduler_set_queued(&s, "gone", NOW, 1);                       /* no entry: ignored */
+        ck_assert_int_eq(scheduler_save(&s), 0);
+        ck_assert_int_eq(scheduler_load(&t, dir, &err), 0);
+        ck_assert_int_eq(scheduler_find(&t, "a")->queued_due, 0);
+        ck_assert_int_eq(scheduler_find(&t, "b")->queued_due, NOW - HOUR / 2);
+        ck_assert_uint_eq(scheduler_find(&t, "b")->queued_folded, 5);
+        scheduler_clear_queued(&t);
+        ck_assert_int_eq(scheduler_save(&t), 0);
+        snprintf(path, sizeof path, "%s/schedule.json", dir);
+        ck_assert_int_eq(read_file_small(path, 65536, &text, &len), 0);
+        ck_assert_ptr_null(strstr(text, "queued"));
+        free(text);
+        scheduler_free(&s);
+        scheduler_free(&t);
+        cron_free(p[0].cron);
+        cron_free(p[1].cron);
+}
+END_TEST
+
 /* The clock watch opens and stays quiet while nobody sets the clock (a
  * test cannot set the machine's clock to see it fire). */
 START_TEST(clock_watch_quiet) {
@@ -388,6 +419,7 @@ int main(void) {
         tcase_add_test(tc, clock_stepped_forward_far);
         tcase_add_test(tc, clock_watch_quiet);
         tcase_add_test(tc, fold_count_matches_walk);
+        tcase_add_test(tc, queued_saved_and_reloaded);
         suite_add_tcase(su, tc);
         SRunner *sr = srunner_create(su);
         srunner_set_fork_status(sr, CK_NOFORK);
