@@ -37,6 +37,13 @@ int cron_next(const struct cron *c, const char *tz, time_t after, time_t *ret);
  * repeated hour's.  Returns 0 or -EINVAL (an unknown zone). */
 int cron_count(const struct cron *c, const char *tz, time_t after, time_t until, uint64_t *ret);
 
+/* Between these, cron_next() and cron_count() leave the last zone they
+ * used selected (TZ), so that many calls in one zone do not read its file
+ * each time; release restores TZ.  Local time (localtime_r) must not be
+ * used in between: it would be the zone of the last call. */
+void cron_zone_hold(void);
+void cron_zone_release(void);
+
 /* Is tz a zone this machine knows (a file under /usr/share/zoneinfo)? */
 int timezone_valid(const char *tz);
 

@@ -224,7 +224,10 @@ static void clamp_future(const struct scheduler *s, const struct promotion *p, s
 }
 
 void scheduler_run(struct scheduler *s, const struct config *c, time_t now, sched_due_fn fn, void *userdata) {
-        size_t n0, hint = 0, w = 0;
+        size_t n0, hint = 0, w = 0, n_due = 0;
+        /* the due promotions, called back after the loop: fn may use local
+         * time, which the zone hold below changes (cron.h) */
+        struct due { const struct promotion *p; time_t due; bool missed; unsigned folded; } *dues = NULL;
 
         /* Forget promotions that are gone from the configuration, keeping
          * the order of the others.  Entries follow the configuration's order
@@ -243,6 +246,7 @@ void scheduler_run(struct scheduler *s, const struct config *c, time_t now, sche
         }
         s->n = n0 = w;
         hint = 0;
+        cron_zone_hold();
         for (size_t i = 0; i < c->n_promotions; i++) {
                 const struct promotion *p = &c->promotions[i];
                 struct sched_entry *e = NULL;
@@ -274,10 +278,16 @@ void scheduler_run(struct scheduler *s, const struct config *c, time_t now, sche
                         if (cron_count(p->cron, p->timezone, e->last_due, due, &folded) < 0 || folded == 0)
                                 folded = 1;
                         e->last_due = due;
-                        fn(userdata, p, due, due < now - SCHED_LATE, (unsigned) MIN(folded, (uint64_t) UINT_MAX));
+                        dues = xrealloc(dues, (n_due + 1) * sizeof *dues);
+                        dues[n_due++] = (struct due) { p, due, due < now - SCHED_LATE,
+                                                       (unsigned) MIN(folded, (uint64_t) UINT_MAX) };
                 }
                 e->next_due = next_after(p, MAX(e->last_due, now));
         }
+        cron_zone_release();
+        for (size_t i = 0; i < n_due; i++)
+                fn(userdata, dues[i].p, dues[i].due, dues[i].missed, dues[i].folded);
+        free(dues);
 }
 
 time_t scheduler_next(const struct scheduler *s, const char **ret_promotion) {
