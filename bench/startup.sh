@@ -95,7 +95,9 @@ run_case() {
         done
         result "startup_${name}_ref_ms" "$(median "${refs[@]}")"
         result "startup_${name}_ms" "$(median "${cases[@]}")"
-        result "startup_${name}_ratio" "$(awk -v a="$(median "${cases[@]}")" -v b="$(median "${refs[@]}")" 'BEGIN { printf "%.2f", a / b }')"
+        local ratios=() i
+        for i in "${!refs[@]}"; do ratios+=("$(awk -v a="${cases[$i]}" -v b="${refs[$i]}" 'BEGIN { printf "%.2f", a / b }')"); done
+        result "startup_${name}_ratio" "$(median "${ratios[@]}")"
 }
 
 # the hourly cases: last_due this hour (reference) and an hour before

@@ -623,6 +623,8 @@ static int resume_step(sd_event_source *s, void *userdata) {
         size_t before = d->n_slots;
         int r;
 
+        if (!d->scan)
+                engine_clean_temp(&d->engine);  /* no save of ours is in flight between loop turns */
         if (!d->scan && store_scan_open(d->engine.jobs_dir, false, &d->scan) < 0) {
                 scan_done(d);
                 return 0;
