@@ -614,7 +614,8 @@ static void scan_done(struct daemon *d) {
         if (d->n_resumed)
                 log_notice("resuming %zu unfinished job(s)", d->n_resumed);
         start_more(d);
-        (void) save_schedule(d);        /* the queue as it is now (a job may have been dropped) */
+        if (d->queue_in_file)           /* the queue as it is now (started, or dropped) */
+                (void) save_schedule(d);
         update_status(d);
 }
 
@@ -1084,6 +1085,10 @@ int daemon_run(struct config *c) {
                            c->n_promotions, d.n_slots, np ? np : "-", when);
         }
         sd_notify(false, "READY=1");
+        /* the first step at once: a small folder is read before any
+         * request is served, so none is refused for the scan */
+        if (d.scanning)
+                resume_step(d.scan_source, &d);
         /* retention starts after READY=1, see on_prune_timer() */
         r = sd_event_add_time_relative(d.event, &d.prune_timer, CLOCK_MONOTONIC, PRUNE_FIRST_USEC, USEC_PER_SEC,
                                        on_prune_timer, &d);
