@@ -607,6 +607,8 @@ static int resume_one(struct store_entry *e, void *userdata) {
 #define RESUME_STEP 500
 
 static void scan_done(struct daemon *d) {
+        log_info("read %zu job file(s) in %s for unfinished jobs after start-up; jobs may start now",
+                 d->scan ? store_scan_size(d->scan) : (size_t) 0, d->engine.jobs_dir);
         store_scan_free(d->scan);
         d->scan = NULL;
         d->scanning = false;
