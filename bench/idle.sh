@@ -24,11 +24,7 @@ for ((t = 0; t < NT; t++)); do key_file "t$t" "key-$t-$RANDOM" > /dev/null; done
 mock_start --tenant "1000:key=$(cat "$W/t0.key")" --tenant "1001:key=$(cat "$W/t1.key")" --polls 0 --package-size 4096
 daemon_config "$CFG" "$STATE" 4 15s
 {
-        echo "tenants:"
-        for ((t = 0; t < NT; t++)); do
-                printf '  t%d:\n    url: %s\n    tenant_id: "%d"\n    auth: { type: api_key, key_file: %s }\n' \
-                        "$t" "$MOCK_URL" $((1000 + t)) "$W/t$t.key"
-        done
+        tenants_yaml "$NT"
         echo "promotions:"
         awk -v n="$N" -v nt="$NT" 'BEGIN { for (i = 0; i < n; i++)
                 printf "  - { name: idle%05d, package: \"%d\", from: t%d, to: t%d, schedule: \"0 3 1 1 *\" }\n",
@@ -81,27 +77,11 @@ H=${IDLE_HISTORY:-10000}
 if [ "$H" -gt 0 ]; then
         rm -rf "$STATE"
         "$D2P" --config "$CFG" --once idle00000 2>> "$W/idle-daemon.log" || die "the history template job failed"
-        tpl=$(ls "$STATE"/jobs/*.json); id=$(basename "$tpl" .json)
-        awk -v h="$H" -v n="$N" -v id="$id" -v dir="$STATE/jobs" '
-                { t[NR] = $0 }
-                END { for (k = 1; k <= h; k++) {
-                        nid = sprintf("idle%05d-%08dT030000Z", (k - 1) % n, 20200101 + k)
-                        f = dir "/" nid ".json"
-                        for (i = 1; i <= NR; i++) { l = t[i]; gsub(id, nid, l); print l > f }
-                        close(f) } }' "$tpl"
+        tpl=$(ls "$STATE"/jobs/*.json)
+        fake_history "$tpl" "$H" "$N" idle "$STATE/jobs"
         rm -f "$tpl"
-        : > "$W/notify.log"
-        sync
-        (
-                export NOTIFY_SOCKET="$W/notify.sock"
-                t=$EPOCHREALTIME; echo "${t/./}" > "$W/t0"
-                exec "$D2P" --config "$CFG" 2>> "$W/idle-daemon.log"
-        ) &
-        D_PID=$!
-        wait_log "$W/notify.log" ' READY=1' 1 300 || die "no READY=1 within 300 s (history)"
-        t0=$(cat "$W/t0")
-        tr=$(awk '/ READY=1/ { print $1; exit }' "$W/notify.log")
-        hready=$(awk -v a="$t0" -v b="$tr" 'BEGIN { printf "%.1f", (b - a) / 1000 }')
+        start_stamped "$CFG" "$W/idle-daemon.log"
+        hready=$(ready_ms history)
         hhwm=$(proc_status "$D_PID" VmHWM)
         kill -TERM "$D_PID"; wait "$D_PID"; D_PID=
         say "with $H finished jobs in the history: READY=1 after $hready ms, VmHWM $hhwm kB"

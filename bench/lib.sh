@@ -97,3 +97,45 @@ defaults:
   step_timeout: 10m
 YAML
 }
+
+# tenants_yaml N: the "tenants:" block of N tenants t0.. on the mock, each
+# with its key file $W/tI.key
+tenants_yaml() {
+        echo "tenants:"
+        for ((t = 0; t < $1; t++)); do
+                printf '  t%d:\n    url: %s\n    tenant_id: "%d"\n    auth: { type: api_key, key_file: %s }\n' \
+                        "$t" "$MOCK_URL" $((1000 + t)) "$W/t$t.key"
+        done
+}
+
+# start_stamped CONFIG LOG: starts the daemon (D_PID) on the notification
+# socket $W/notify.sock, its exec time stamped in $W/t0; ready_ms then
+# waits for READY=1 and prints the milliseconds from exec to it
+start_stamped() {
+        : > "$W/notify.log"
+        sync
+        (
+                export NOTIFY_SOCKET="$W/notify.sock"
+                t=$EPOCHREALTIME; echo "${t/./}" > "$W/t0"
+                exec "$D2P" --config "$1" 2>> "$2"
+        ) &
+        D_PID=$!
+}
+ready_ms() {
+        wait_log "$W/notify.log" ' READY=1' 1 300 || die "no READY=1 within 300 s ($1)"
+        awk -v a="$(cat "$W/t0")" '/ READY=1/ { printf "%.1f\n", ($1 - a) / 1000; exit }' "$W/notify.log"
+}
+
+# fake_history TEMPLATE COUNT PROMOTIONS PREFIX DIR: COUNT copies of a
+# finished job file in DIR, as a long history leaves them, named
+# PREFIX%05d-<date>T030000Z over the PROMOTIONS promotions
+fake_history() {
+        local id; id=$(basename "$1" .json)
+        awk -v h="$2" -v n="$3" -v pre="$4" -v id="$id" -v dir="$5" '
+                { t[NR] = $0 }
+                END { for (k = 1; k <= h; k++) {
+                        nid = sprintf("%s%05d-%08dT030000Z", pre, (k - 1) % n, 20200101 + k)
+                        f = dir "/" nid ".json"
+                        for (i = 1; i <= NR; i++) { l = t[i]; gsub(id, nid, l); print l > f }
+                        close(f) } }' "$1"
+}

@@ -42,11 +42,7 @@ run_daemon() {
         mock_start "${tenant_args[@]}" --polls "$POLLS" --package-size "$SIZE"
         daemon_config "$cfg" "$state" "$P" 100ms
         {
-                echo "tenants:"
-                for ((t = 0; t < NT; t++)); do
-                        printf '  t%d:\n    url: %s\n    tenant_id: "%d"\n    auth: { type: api_key, key_file: %s }\n' \
-                                "$t" "$MOCK_URL" $((1000 + t)) "$W/t$t.key"
-                done
+                tenants_yaml "$NT"
                 echo "promotions:"
                 pairs "$N" | awk '{ printf "  - { name: p%04d, package: \"%d\", from: t%d, to: t%d, schedule: \"0 * * * *\", timezone: UTC }\n", $1, 50000 + $1, $2, $3 }'
         } >> "$cfg"

@@ -8,7 +8,7 @@
 #   BENCH_FULL=1     5 runs, a 60 s idle window (20 s otherwise), 3 runs of
 #                    the 1,000 promotions (1 otherwise) and 200 reference
 #                    promotions (32 otherwise)
-#   BENCH_ONLY="transfer many idle saves"   a subset
+#   BENCH_ONLY="transfer many idle saves startup"   a subset
 #   BENCH_TMP=DIR    where the work folders go (default /var/tmp: on disk)
 # Writes $BUILD/bench/results.txt (every RESULT line of every run) and
 # $BUILD/bench/table.md (the table).  Never fails on a number; fails when a
@@ -25,7 +25,7 @@ WINDOW=$([ -n "$FULL" ] && echo 60 || echo 20)
 MANY_RUNS=${MANY_RUNS:-$([ -n "$FULL" ] && echo 3 || echo 1)}
 export MANY_REF_PROMOTIONS=${MANY_REF_PROMOTIONS:-$([ -n "$FULL" ] && echo 200 || echo 32)}
 ONLY=${BENCH_ONLY:-}
-[ -n "$ONLY" ] || ONLY="transfer many idle saves"
+[ -n "$ONLY" ] || ONLY="transfer many idle saves startup"
 OUT="$BUILD/bench"
 mkdir -p "$OUT"
 RES="$OUT/results.txt"
@@ -63,6 +63,7 @@ if want many; then
 fi
 want idle && step idle bash bench/idle.sh "$RUNS" "$WINDOW"
 want saves && step saves bash bench/saves.sh "$RUNS"
+want startup && step startup bash bench/startup.sh "$RUNS"
 
 echo "== done in $((SECONDS - START)) s"
 echo

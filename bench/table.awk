@@ -45,6 +45,15 @@ function transfer(label,    d, c, cs, u, cu, r, rs, ru, b, bs) {
                     sprintf("%.2fx", med("transfer_" label "_daemon_cpu_ms") / med("transfer_" label "_curl_cpu_ms")), "(no target)", "")
 }
 
+# start-up with work waiting against an idle start of the same
+# configuration; the ratio is the median of the runs' (start for start)
+function startup_row(k, what, yard,    r) {
+        if (!have("startup_" k "_ms")) return
+        r = med("startup_" k "_ratio")
+        row(what, sprintf("%.0f ms", med("startup_" k "_ms")), sprintf("%s %.0f ms", yard, med("startup_" k "_ref_ms")),
+            sprintf("%.2fx", r), "≤ 1.5x the idle start", atmost(r, 1.5))
+}
+
 END {
         printf "%s\n", machine
         print "| benchmark | dev2prodd | yardstick, same run | ratio | target | verdict |"
@@ -88,6 +97,16 @@ END {
                 gap = med("idle_watchdog_max_gap_sec"); wd = med("idle_watchdog_sec")
                 verdict = gap <= wd / 2 + 0.05 ? "met" : (gap <= wd * 3 / 4 + 0.05 ? "between ½ and ¾ of it (sd-event's rule): within the interval" : "**MISSED**")
                 row("idle: longest gap between pings", sprintf("%.1f s", gap), sprintf("WATCHDOG_USEC %d s", wd), "", "½ of the interval", verdict)
+        }
+        if (have("startup_due1000_ms") || have("startup_minutely30d_ms") || have("startup_history100k_ms")) {
+                startup_row("due1000", sprintf("start-up, %d promotions due at once: READY=1 after", med("startup_promotions")),
+                            sprintf("idle start, the same %d promotions", med("startup_promotions")))
+                startup_row("minutely30d", sprintf("start-up, %d minutely promotions after 30 days down: READY=1 after", med("startup_minutely")),
+                            sprintf("idle start, the same %d promotions", med("startup_minutely")))
+                startup_row("minutely365d", sprintf("start-up, %d minutely promotions after 365 days down: READY=1 after", med("startup_minutely")),
+                            sprintf("idle start, the same %d promotions", med("startup_minutely")))
+                startup_row("history100k", sprintf("start-up with %d finished job files kept: READY=1 after", med("startup_history_files")),
+                            sprintf("idle start without them (%d promotions)", med("startup_promotions")))
         }
         if (have("saves_renames")) {
                 row("state writes per successful job (--once)", med("saves_renames") " renames, " med("saves_fsync") " fsync + " med("saves_fdatasync") " fdatasync",

@@ -671,24 +671,77 @@ struct tz_saved {
         char *old;      /* previous TZ, NULL if it was unset */
 };
 
+/* cron_zone_hold(): while held, a zone entered stays selected after the
+ * call (tz_leave does nothing), so that the next call in the same zone
+ * costs no tzset(), which reads the zone file each time TZ changes: a
+ * start with 1,000 promotions spent most of its time there (BENCHMARKS.md).
+ * The TZ from before the hold comes back at cron_zone_release(). */
+static struct {
+        bool held;
+        bool had_tz;
+        char *tz;       /* TZ before the hold */
+} hold;
+
+void cron_zone_hold(void) {
+        const char *old = getenv("TZ");
+
+        if (hold.held)
+                return;
+        hold.held = true;
+        hold.had_tz = old != NULL;
+        hold.tz = old ? strdup(old) : NULL;
+        if (old && !hold.tz)
+                abort();
+}
+
+void cron_zone_release(void) {
+        const char *now = getenv("TZ");
+
+        if (!hold.held)
+                return;
+        hold.held = false;
+        if (hold.had_tz ? !now || !streq(now, hold.tz) : now != NULL) {
+                if (hold.had_tz)
+                        (void) setenv("TZ", hold.tz, 1);
+                else
+                        (void) unsetenv("TZ");
+                tzset();
+        }
+        free(hold.tz);
+        hold.tz = NULL;
+}
+
 static int tz_enter(const char *tz, struct tz_saved *saved) {
         const char *old;
         char *value;
 
         *saved = (struct tz_saved) { .switched = false };
-        if (!tz || !*tz)
-                return 0;       /* keep the current local zone */
-
-        old = getenv("TZ");
-        if (old) {
-                saved->old = strdup(old);
-                if (!saved->old)
-                        abort();
+        if (!tz || !*tz) {
+                if (!hold.held || (hold.had_tz ? streq_ptr(getenv("TZ"), hold.tz) : !getenv("TZ")))
+                        return 0;       /* keep the current local zone */
+                /* held in another zone: back to the local one (kept held) */
+                if (hold.had_tz)
+                        (void) setenv("TZ", hold.tz, 1);
+                else
+                        (void) unsetenv("TZ");
+                tzset();
+                return 0;
         }
+
         /* ":/path" makes glibc load exactly the file timezone_valid()
          * checked, whatever TZDIR says. */
         if (asprintf(&value, ":" ZONEINFO_DIR "/%s", tz) < 0)
                 abort();
+        old = getenv("TZ");
+        if (old && streq(old, value)) {
+                free(value);    /* selected already (held): nothing to do */
+                return 0;
+        }
+        if (old && !hold.held) {
+                saved->old = strdup(old);
+                if (!saved->old)
+                        abort();
+        }
         if (setenv("TZ", value, 1) < 0) {
                 int r = -errno;
 
@@ -699,7 +752,7 @@ static int tz_enter(const char *tz, struct tz_saved *saved) {
         }
         free(value);
         tzset();        /* localtime_r() does not re-read TZ by itself */
-        saved->switched = true;
+        saved->switched = !hold.held;
         return 0;
 }
 
@@ -716,19 +769,82 @@ static void tz_leave(struct tz_saved *saved) {
         tzset();
 }
 
-int cron_next(const struct cron *c, const char *tz, time_t after, time_t *ret) {
-        struct tz_saved saved;
+/* The checks of cron_next() and cron_count(), then tz_enter().  The last
+ * zone found valid is remembered: checking it opens its file, and a
+ * scheduler pass asks for the same zone over and over. */
+static int enter_zone(const struct cron *c, const char *tz, const void *ret, struct tz_saved *saved) {
+        static char valid[256];
         int r;
 
         if (!c || !ret)
                 return -EINVAL;
-        r = timezone_valid(tz);
-        if (r < 0)
-                return r;
-        r = tz_enter(tz, &saved);
+        if (!tz || !*tz || !streq(tz, valid)) {
+                r = timezone_valid(tz);
+                if (r < 0)
+                        return r;
+                if (tz && strlen(tz) < sizeof valid)
+                        strcpy(valid, tz);
+        }
+        return tz_enter(tz, saved);
+}
+
+int cron_next(const struct cron *c, const char *tz, time_t after, time_t *ret) {
+        struct tz_saved saved;
+        int r;
+
+        r = enter_zone(c, tz, ret, &saved);
         if (r < 0)
                 return r;
         r = next_local(c, after, ret);
         tz_leave(&saved);
         return r;
+}
+
+/* Matching wall-clock minutes in (a, b], naive seconds, b - a under a day
+ * or on whole-day bounds: the minutes of the first and last (partial)
+ * days are tested one by one (at most 1440 bit tests each), the days in
+ * between by their masks. */
+static uint64_t count_wall(const struct cron *c, int64_t a, int64_t b) {
+        int64_t first = floor_div(a, 60) * 60 + 60, day_a, day_b;
+        uint64_t n = 0, per_day;
+
+        if (b < first)
+                return 0;
+        day_a = floor_div(first, DAY);
+        day_b = floor_div(b, DAY);
+        per_day = (uint64_t) __builtin_popcountll(c->minutes) * (uint64_t) __builtin_popcount(c->hours);
+        if (day_a == day_b) {
+                if (!day_matches(c, day_a))
+                        return 0;
+                for (int64_t m = first; m <= b; m += 60)
+                        n += wall_matches(c, m);
+                return n;
+        }
+        n += count_wall(c, first - 60, (day_a + 1) * DAY - 1);
+        for (int64_t day = day_a + 1; day < day_b; day++)
+                if (day_matches(c, day))
+                        n += per_day;
+        return n + count_wall(c, day_b * DAY - 1, b);
+}
+
+int cron_count(const struct cron *c, const char *tz, time_t after, time_t until, uint64_t *ret) {
+        struct tz_saved saved;
+        long off_a, off_b;
+        int r;
+
+        if (ret)
+                *ret = 0;
+        if (until <= after && c && ret)
+                return 0;
+        r = enter_zone(c, tz, ret, &saved);
+        if (r < 0)
+                return r;
+        r = utc_offset(after, &off_a);
+        if (r >= 0)
+                r = utc_offset(until, &off_b);
+        tz_leave(&saved);
+        if (r < 0)
+                return r;
+        *ret = count_wall(c, (int64_t) after + off_a, (int64_t) until + off_b);
+        return 0;
 }

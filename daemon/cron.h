@@ -30,6 +30,20 @@ void cron_free(struct cron *c);
  * "0 0 30 2 *"). */
 int cron_next(const struct cron *c, const char *tz, time_t after, time_t *ret);
 
+/* How many due times lie in (after, until]: the due times a catch-up folds
+ * into one run.  Counted on the wall clock of tz, day by day with bit masks
+ * (no time zone calls but two), so a year costs microseconds; around a DST
+ * change the count may differ from cron_next()'s runs by the skipped or
+ * repeated hour's.  Returns 0 or -EINVAL (an unknown zone). */
+int cron_count(const struct cron *c, const char *tz, time_t after, time_t until, uint64_t *ret);
+
+/* Between these, cron_next() and cron_count() leave the last zone they
+ * used selected (TZ), so that many calls in one zone do not read its file
+ * each time; release restores TZ.  Local time (localtime_r) must not be
+ * used in between: it would be the zone of the last call. */
+void cron_zone_hold(void);
+void cron_zone_release(void);
+
 /* Is tz a zone this machine knows (a file under /usr/share/zoneinfo)? */
 int timezone_valid(const char *tz);
 

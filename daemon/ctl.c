@@ -761,6 +761,9 @@ static void show_job(const struct job *j) {
         field("", "Created", "%s", fmt_time(a, sizeof a, j->created_usec, true));
         if (j->due_usec && j->due_usec / USEC_PER_SEC != j->created_usec / USEC_PER_SEC)
                 field("", "Due", "%s", fmt_time(a, sizeof a, j->due_usec, true));
+        if (j->folded_due_times)
+                field("", "Catch-up", "of %u due time(s) missed while the daemon was down (the latest runs)",
+                      j->folded_due_times);
         field("", "Updated", "%s", fmt_time(a, sizeof a, j->updated_usec, true));
         if (j->finished_usec)
                 field("", "Finished", "%s (after %s)", fmt_time(a, sizeof a, j->finished_usec, true),

@@ -46,12 +46,22 @@ struct daemon {
         struct held { char *promotion, *path; } *held;  /* see held_by() */
         size_t n_held;
         struct metrics *metrics;        /* metrics_file (metrics.h) */
+        /* The job folder is read for unfinished jobs after READY=1, in
+         * steps (resume_step()); meanwhile no job starts and requests that
+         * act on jobs are refused. */
+        struct store_scan *scan;
+        sd_event_source *scan_source;
+        bool scanning;
+        size_t n_resumed;
+        bool queue_in_file;             /* schedule.json lists queued jobs (scheduler.h) */
         char status[1024];              /* last STATUS= sent */
         uint64_t status_usec;           /* when (CLOCK_MONOTONIC) */
 };
 
 static void update_status(struct daemon *d);
 static void start_more(struct daemon *d);
+static void settle_queue(struct daemon *d);
+static int save_schedule(struct daemon *d);
 static const char *held_by(struct daemon *d, const char *promotion);
 static void feed_metrics(struct daemon *d, const struct job *ended);
 
@@ -90,6 +100,7 @@ static int on_reap(sd_event_source *s, void *userdata) {
                 d->slots[i] = d->slots[--d->n_slots];
         }
         start_more(d);
+        settle_queue(d);
         update_status(d);
         return 0;
 }
@@ -161,6 +172,8 @@ static void on_job_saving(struct engine *e, struct job *j) {
 }
 
 static void start_more(struct daemon *d) {
+        if (d->scanning)
+                return;         /* an unfinished job found later may have to run first */
         for (size_t i = 0; i < d->n_slots && d->running < d->config->max_parallel; i++) {
                 struct slot *s = &d->slots[i];
                 if (s->started || s->done)
@@ -197,12 +210,15 @@ static void feed_metrics(struct daemon *d, const struct job *ended) {
 }
 
 /* Creates a job; the caller has checked that none is active and calls
- * start_more() next.  A job that gets a slot at once is saved by its first
- * transition in job_run(), before anything is sent: saving it here too
- * cost a tenth of every scheduled job's writes.  A job that must wait for
- * a slot is saved now, so that it is on disk (and resumes after a crash)
- * before its due time is recorded as handled. */
-static int create_job(struct daemon *d, const struct promotion *p, uint64_t due_usec, bool manual, char **ret_id) {
+ * start_more() next.  A scheduled job is not saved here: one that gets a
+ * slot is saved by its first transition in job_run(), before anything is
+ * sent, and one that must wait (or any, before READY=1) is listed in
+ * schedule.json's "queued" by the save that records its due time as
+ * handled (schedule(), record_queue()).  Saving each waiting job here cost
+ * a fsync apiece: 1,000 due at once held READY=1 back by seconds.  A
+ * manual run that must wait is saved now: no schedule.json save follows. */
+static int create_job(struct daemon *d, const struct promotion *p, uint64_t due_usec, bool manual, char **ret_id,
+                      unsigned folded) {
         _cleanup_free_ char *id = manual ? store_new_job_id(d->engine.jobs_dir, p->name, due_usec)
                                          : store_job_id_for(p->name, due_usec);
         _cleanup_free_ char *path = store_job_path(d->engine.jobs_dir, id);
@@ -216,7 +232,8 @@ static int create_job(struct daemon *d, const struct promotion *p, uint64_t due_
                 return -EEXIST;
         }
         j = job_new(id, p, due_usec);
-        r = starts_now ? 0 : store_save(d->engine.jobs_dir, j);
+        j->folded_due_times = folded;
+        r = starts_now || !manual ? 0 : store_save(d->engine.jobs_dir, j);
         if (r < 0) {
                 log_error_errno(r, "%s: cannot create job %s in %s; this run is skipped (free space or "
                                 "fix permissions there)", p->name, id, d->engine.jobs_dir);
@@ -238,8 +255,8 @@ static int create_chained(void *userdata, const struct promotion *p, const char 
         struct job *j;
         int r;
 
-        if (slot_of_promotion(d, p->name) || held_by(d, p->name))
-                return -EBUSY;          /* it queues behind the active one */
+        if (d->scanning || slot_of_promotion(d, p->name) || held_by(d, p->name))
+                return -EBUSY;          /* it queues behind the active one (or the scan) */
         if (access(path, F_OK) == 0)
                 return -EEXIST;
         j = job_new(id, p, now_realtime_usec());
@@ -256,6 +273,16 @@ static int create_chained(void *userdata, const struct promotion *p, const char 
 
 /* ---- the control socket (control.h) -------------------------------------- */
 
+/* Requests that act on jobs wait for the scan of the job folder after
+ * start-up: until it ends, an unfinished job may be unknown. */
+static int scanning(struct daemon *d, char **ret_err) {
+        if (!d->scanning)
+                return 0;
+        *ret_err = xasprintf("the daemon is still reading %s for unfinished jobs after its start (%zu files); "
+                             "try again in a few seconds", d->engine.jobs_dir, store_scan_size(d->scan));
+        return -EAGAIN;
+}
+
 /* run NAME: refused when the promotion is unknown or a job of it is
  * active or held. */
 static int on_request_run(void *userdata, const char *name, char **ret_id, char **ret_err) {
@@ -265,6 +292,8 @@ static int on_request_run(void *userdata, const char *name, char **ret_id, char 
         struct slot *s;
         int r;
 
+        if ((r = scanning(d, ret_err)) < 0)
+                return r;
         if (!p) {
                 *ret_err = xasprintf("no promotion named '%s' in %s", name, d->config->path);
                 return -ENOENT;
@@ -279,7 +308,7 @@ static int on_request_run(void *userdata, const char *name, char **ret_id, char 
                                      "move it out of %s first", held, name, d->engine.jobs_dir);
                 return -EBUSY;
         }
-        r = create_job(d, p, now_realtime_usec(), true, ret_id);
+        r = create_job(d, p, now_realtime_usec(), true, ret_id, 0);
         if (r < 0) {
                 *ret_err = xasprintf("cannot create the job: %s", strerror(-r));
                 return r;
@@ -294,6 +323,9 @@ static bool on_request_job(void *userdata, const char *id) { return slot_of_id(u
 
 static int on_request_cancel(void *userdata, const char *id, char **ret_err) {
         struct slot *s = slot_of_id(userdata, id);
+        int r;
+        if ((r = scanning(userdata, ret_err)) < 0)
+                return r;
         if (!s) {
                 *ret_err = xasprintf("no running or queued job '%s'", id);
                 return -ENOENT;
@@ -311,6 +343,9 @@ static struct slot *awaiting_slot(struct daemon *d, const char *id, char **ret_e
         struct slot *s = slot_of_id(d, id);
         _cleanup_free_ char *path = NULL, *err = NULL, *res = NULL;
         struct job *j = NULL;
+
+        if (scanning(d, ret_err) < 0)
+                return NULL;
 
         if (s && s->started)
                 return s;
@@ -374,6 +409,8 @@ static int on_request_resolve(void *userdata, const char *id, bool imported, con
         bool borrowed = false;          /* old is the deliverer's */
         int r;
 
+        if ((r = scanning(d, ret_err)) < 0)
+                return r;
         if (!store_id_valid(id)) {
                 *ret_err = xasprintf("'%s' is not a job id", id);
                 return -EINVAL;
@@ -518,9 +555,26 @@ static void hold(struct daemon *d, const char *promotion, const char *id) {
                   d->held[d->n_held - 1].path, d->engine.jobs_dir);
 }
 
+/* A scheduled job created before the scan found an unfinished job (or an
+ * unreadable file) of its promotion: it never started nor was saved, and
+ * the older job runs first, as on_due() skips a due time while a job of
+ * the promotion is active. */
+static void drop_queued(struct daemon *d, const char *promotion, const char *why) {
+        struct slot *s = slot_of_promotion(d, promotion);
+        if (!s || s->started || s->job->on_disk)
+                return;
+        log_warning("%s: skipping the run due with job %s: %s", promotion, s->job->id, why);
+        job_free(s->job);
+        *s = d->slots[--d->n_slots];
+}
+
 static int resume_one(struct store_entry *e, void *userdata) {
         struct daemon *d = userdata;
         struct job *j = e->job;
+        if (!j && e->promotion)
+                drop_queued(d, e->promotion, "a job file of the promotion cannot be read");
+        else if (j && !job_state_is_final(j->state))
+                drop_queued(d, j->promotion, "an unfinished job of the promotion was found, it runs first");
         if (!j) {
                 if (e->promotion && config_find_promotion(d->config, e->promotion))
                         hold(d, e->promotion, e->id);
@@ -546,16 +600,48 @@ static int resume_one(struct store_entry *e, void *userdata) {
         return 0;
 }
 
-static void resume_jobs(struct daemon *d) {
+/* The scan of the job folder for unfinished jobs, after READY=1: a step of
+ * RESUME_STEP files per loop iteration (about 30 ms on a 2-core VM), so
+ * the watchdog, signals and the control socket are served meanwhile,
+ * whatever the history's size.  Jobs start when it ends. */
+#define RESUME_STEP 500
+
+static void scan_done(struct daemon *d) {
+        log_info("read %zu job file(s) in %s for unfinished jobs after start-up; jobs may start now",
+                 d->scan ? store_scan_size(d->scan) : (size_t) 0, d->engine.jobs_dir);
+        store_scan_free(d->scan);
+        d->scan = NULL;
+        d->scanning = false;
+        sd_event_source_set_enabled(d->scan_source, SD_EVENT_OFF);
+        if (d->n_resumed)
+                log_notice("resuming %zu unfinished job(s)", d->n_resumed);
+        start_more(d);
+        if (d->queue_in_file)           /* the queue as it is now (started, or dropped) */
+                (void) save_schedule(d);
+        update_status(d);
+}
+
+static int resume_step(sd_event_source *s, void *userdata) {
+        struct daemon *d = userdata;
         size_t before = d->n_slots;
-        (void) store_each_unfinished(d->engine.jobs_dir, false, resume_one, d);
-        if (d->n_slots > before)
-                log_notice("resuming %zu unfinished job(s)", d->n_slots - before);
+        int r;
+
+        if (!d->scan)
+                engine_clean_temp(&d->engine);  /* no save of ours is in flight between loop turns */
+        if (!d->scan && store_scan_open(d->engine.jobs_dir, false, &d->scan) < 0) {
+                scan_done(d);
+                return 0;
+        }
+        r = store_scan_step(d->scan, RESUME_STEP, resume_one, d);
+        d->n_resumed += d->n_slots > before ? d->n_slots - before : 0;
+        if (r != 0)
+                scan_done(d);
+        return 0;
 }
 
 /* ---- schedule ------------------------------------------------------------ */
 
-static void on_due(void *userdata, const struct promotion *p, time_t due, bool missed) {
+static void on_due(void *userdata, const struct promotion *p, time_t due, bool missed, unsigned folded) {
         struct daemon *d = userdata;
         const char *held;
         struct slot *s;
@@ -565,8 +651,8 @@ static void on_due(void *userdata, const struct promotion *p, time_t due, bool m
         localtime_r(&due, &tm);
         strftime(when, sizeof when, "%Y-%m-%d %H:%M %Z", &tm);
         if (missed && !p->catch_up) {
-                log_notice("%s: skipping the run due at %s, missed while the daemon was down (catch_up: false)",
-                           p->name, when);
+                log_notice("%s: skipping the run due at %s, missed while the daemon was down (catch_up: false); "
+                           "%u due time(s) missed in all", p->name, when, folded);
                 return;
         }
         if ((s = slot_of_promotion(d, p->name))) {
@@ -579,24 +665,92 @@ static void on_due(void *userdata, const struct promotion *p, time_t due, bool m
                           "inspect it and move it out of %s", p->name, when, held, d->engine.jobs_dir);
                 return;
         }
-        if (create_job(d, p, (uint64_t) due * USEC_PER_SEC, false, NULL) >= 0)
+        /* a catch-up job records how many due times it stands for */
+        if (create_job(d, p, (uint64_t) due * USEC_PER_SEC, false, NULL, missed || folded > 1 ? folded : 0) < 0)
+                return;
+        if (folded > 1)
+                log_notice("%s: catching up on the run due at %s: %u due times missed while the daemon was down, "
+                           "folded into one catch-up job", p->name, when, folded);
+        else
                 log_info("%s: %s due at %s", p->name, missed ? "catching up on the run" : "run", when);
+}
+
+/* The due times whose job was created and never saved before the daemon
+ * stopped (schedule.json "queued", see record_queue()): their jobs are
+ * created again, before any new due time, whatever catch_up says (they
+ * were accepted to run).  One whose job file exists was saved after all. */
+static void requeue(struct daemon *d) {
+        for (size_t i = 0; i < d->sched.n; i++) {
+                const struct sched_entry *e = &d->sched.v[i];
+                const struct promotion *p = e->queued_due ? config_find_promotion(d->config, e->promotion) : NULL;
+                uint64_t due_usec = (uint64_t) e->queued_due * USEC_PER_SEC;
+                _cleanup_free_ char *id = NULL, *path = NULL;
+
+                if (!p || !p->cron)
+                        continue;
+                id = store_job_id_for(p->name, due_usec);
+                path = store_job_path(d->engine.jobs_dir, id);
+                if (access(path, F_OK) == 0 || slot_of_promotion(d, p->name) || held_by(d, p->name))
+                        continue;
+                if (create_job(d, p, due_usec, false, NULL, e->queued_folded > 1 ? e->queued_folded : 0) >= 0)
+                        log_notice("%s: job %s was queued when the daemon stopped; it is queued again", p->name, id);
+        }
+}
+
+/* Lists the jobs that have no file yet in the scheduler's "queued", for the
+ * next save of schedule.json.  Returns how many. */
+static size_t record_queue(struct daemon *d) {
+        size_t n = 0;
+        scheduler_clear_queued(&d->sched);
+        for (size_t i = 0; i < d->n_slots; i++) {
+                const struct job *j = d->slots[i].job;
+                if (d->slots[i].done || j->on_disk)
+                        continue;
+                scheduler_set_queued(&d->sched, j->promotion, (time_t) (j->due_usec / USEC_PER_SEC),
+                                     MAX(j->folded_due_times, 1u));
+                n++;
+        }
+        return n;
+}
+
+static int save_schedule(struct daemon *d) {
+        int r;
+        size_t n = record_queue(d);
+
+        r = scheduler_save(&d->sched);
+        if (r < 0)
+                log_warning_errno(r, "cannot save %s (due times missed while down may be missed)", d->sched.path);
+        else
+                d->queue_in_file = n > 0;
+        return r;
+}
+
+/* Once every job listed as queued in schedule.json has its own file, the
+ * list is dropped (one save): a stale entry would make a restart look for
+ * a job file that history_keep may have removed since. */
+static void settle_queue(struct daemon *d) {
+        if (!d->queue_in_file)
+                return;
+        for (size_t i = 0; i < d->n_slots; i++)
+                if (!d->slots[i].done && !d->slots[i].job->on_disk)
+                        return;
+        (void) save_schedule(d);
 }
 
 static int on_sched_timer(sd_event_source *s, uint64_t usec, void *userdata);
 
 static void schedule(struct daemon *d) {
         time_t next;
-        int r;
 
         scheduler_run(&d->sched, d->config, time(NULL), on_due, d);
         /* Started (hence saved) before the due times are recorded as
-         * handled: a crash in between finds the job files and never runs a
-         * due time twice, nor loses one. */
+         * handled, and those still without a file listed as queued in the
+         * same save: a crash in between finds the job files or the old
+         * schedule.json, and never runs a due time twice, nor loses one.
+         * Nothing starts before the scan for unfinished jobs has ended
+         * (start_more()). */
         start_more(d);
-        r = scheduler_save(&d->sched);
-        if (r < 0)
-                log_warning_errno(r, "cannot save %s (due times missed while down may be missed)", d->sched.path);
+        (void) save_schedule(d);
         next = scheduler_next(&d->sched, NULL);
         if (!next) {
                 sd_event_source_set_enabled(d->sched_timer, SD_EVENT_OFF);
@@ -781,6 +935,10 @@ static int on_prune_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         char ks[32], when[64];
         int r;
 
+        if (d->scanning) {                      /* the start-up scan lists the same files */
+                prune_again_in(d, PRUNE_AGAIN_USEC);
+                return 0;
+        }
         if (keep == 0 || now <= keep) {         /* forever (reload may change it: look again later) */
                 prune_again_in(d, PRUNE_INTERVAL_USEC);
                 return 0;
@@ -905,7 +1063,16 @@ int daemon_run(struct config *c) {
         give_back_memory();
         if (scheduler_load(&d.sched, c->state_directory, &err) < 0)
                 log_warning("%s", err);
-        resume_jobs(&d);
+        /* READY=1 promises that every due time to run has its job file or is
+         * listed in schedule.json (dev2prodd(8), READY=1).  Jobs start after
+         * it, once the job folder has been read for unfinished jobs, so that
+         * neither their first saves, nor a backlog of due times, nor a long
+         * history delay it. */
+        d.scanning = true;
+        if (sd_event_add_defer(d.event, &d.scan_source, resume_step, &d) < 0)
+                while (d.scanning)      /* no source: the scan runs before READY=1, as it did */
+                        resume_step(NULL, &d);
+        requeue(&d);
         schedule(&d);
         update_status(&d);
         feed_metrics(&d, NULL);
@@ -917,10 +1084,14 @@ int daemon_run(struct config *c) {
                         localtime_r(&next, &tm);
                         strftime(when, sizeof when, "%Y-%m-%d %H:%M %Z", &tm);
                 }
-                log_notice("started: %zu promotion(s), %u job(s) running; next: %s at %s",
-                           c->n_promotions, d.running, np ? np : "-", when);
+                log_notice("started: %zu promotion(s), %zu job(s) to run; next: %s at %s",
+                           c->n_promotions, d.n_slots, np ? np : "-", when);
         }
         sd_notify(false, "READY=1");
+        /* the first step at once: a small folder is read before any
+         * request is served, so none is refused for the scan */
+        if (d.scanning)
+                resume_step(d.scan_source, &d);
         /* retention starts after READY=1, see on_prune_timer() */
         r = sd_event_add_time_relative(d.event, &d.prune_timer, CLOCK_MONOTONIC, PRUNE_FIRST_USEC, USEC_PER_SEC,
                                        on_prune_timer, &d);
@@ -950,6 +1121,8 @@ out:
         sd_event_source_disable_unref(d.status_timer);
         sd_event_source_disable_unref(d.prune_timer);
         sd_event_source_disable_unref(d.reaper);
+        sd_event_source_disable_unref(d.scan_source);
+        store_scan_free(d.scan);
         scheduler_free(&d.sched);
         metrics_free(d.metrics);
         engine_done(&d.engine);

@@ -18,13 +18,16 @@ int engine_init(struct engine *e, sd_event *event, const struct config *c) {
         if (r < 0)
                 return log_error_errno(r, "Cannot create the job folder %s/jobs (check state_directory: "
                                        "it must be writable by the daemon)", c->state_directory);
-        r = store_clean_temp(e->jobs_dir);
-        if (r > 0)
-                log_info("removed %d temp file(s) of interrupted state writes in %s", r, e->jobs_dir);
         r = http_new(event, &e->http);
         if (r < 0)
                 return log_error_errno(r, "Cannot set up libcurl");
         return 0;
+}
+
+void engine_clean_temp(struct engine *e) {
+        int r = store_clean_temp(e->jobs_dir);
+        if (r > 0)
+                log_info("removed %d temp file(s) of interrupted state writes in %s", r, e->jobs_dir);
 }
 
 static struct target_lock *lock_of(struct engine *e, const char *tenant) {

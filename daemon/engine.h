@@ -37,6 +37,10 @@ struct engine {
 
 /* Logs and returns a negative errno on failure. */
 int engine_init(struct engine *e, sd_event *event, const struct config *c);
+/* Removes the temp files of state writes a crash interrupted in the job
+ * folder (which it lists: the daemon does it after READY=1, before its
+ * scan for unfinished jobs; --once before it looks for one). */
+void engine_clean_temp(struct engine *e);
 void engine_done(struct engine *e);
 const struct tenant *engine_tenant(const struct engine *e, const char *name);
 uint32_t engine_random(struct engine *e);

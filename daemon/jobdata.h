@@ -114,6 +114,7 @@ struct job {
         char *resolved_by_job;          /* the job a resolve --not-imported made */
         char *resolves;                 /* in that job: the job it resolves */
         char *triggered_by;             /* after: the upstream job whose success created it */
+        unsigned folded_due_times;      /* a catch-up: the due times it stands for (0: not one) */
         struct followup *followups;     /* notify.h */
         size_t n_followups;
 

@@ -121,6 +121,7 @@ int oneshot_run(const struct config *c, const char *name) {
                 close(lock);
                 return EXIT_JOB_FAILED;
         }
+        engine_clean_temp(&e);
         e.job_finished = on_finished;
         /* metrics_file: a --once run writes it at its end, as a daemon
          * that lived for one job: nothing running, its own start time, its

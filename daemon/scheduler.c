@@ -1,5 +1,6 @@
 /* scheduler.c — see scheduler.h. */
 #include <errno.h>
+#include <limits.h>
 #include <stdint.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
@@ -21,6 +22,19 @@ static struct sched_entry *find(const struct scheduler *s, const char *name) {
 
 const struct sched_entry *scheduler_find(const struct scheduler *s, const char *promotion) {
         return find(s, promotion);
+}
+
+void scheduler_clear_queued(struct scheduler *s) {
+        for (size_t i = 0; i < s->n; i++)
+                s->v[i].queued_due = 0;
+}
+
+void scheduler_set_queued(struct scheduler *s, const char *promotion, time_t due, unsigned folded) {
+        struct sched_entry *e = find(s, promotion);
+        if (e) {
+                e->queued_due = due;
+                e->queued_folded = folded;
+        }
 }
 
 static struct sched_entry *add(struct scheduler *s, const char *name, time_t last) {
@@ -56,8 +70,37 @@ int scheduler_load(struct scheduler *s, const char *state_directory, char **ret_
         for (size_t i = 0; i < p->u.object.len; i++)
                 if (YAJL_IS_INTEGER(p->u.object.values[i]))
                         add(s, p->u.object.keys[i], (time_t) YAJL_GET_INTEGER(p->u.object.values[i]));
+        /* "queued": {promotion: {"due": T, "folded": N}}, absent in files
+         * of older versions and when no job waits unsaved */
+        p = json_get(o, "queued");
+        for (size_t i = 0; YAJL_IS_OBJECT(p) && i < p->u.object.len; i++) {
+                yajl_val due = json_get(p->u.object.values[i], "due"), n = json_get(p->u.object.values[i], "folded");
+                struct sched_entry *e = find(s, p->u.object.keys[i]);
+                if (e && YAJL_IS_INTEGER(due) && YAJL_GET_INTEGER(due) > 0) {
+                        e->queued_due = (time_t) YAJL_GET_INTEGER(due);
+                        e->queued_folded = YAJL_IS_INTEGER(n) && YAJL_GET_INTEGER(n) > 0 ?
+                                           (unsigned) MIN(YAJL_GET_INTEGER(n), (long long) UINT_MAX) : 1;
+                }
+        }
         yajl_tree_free(o);
         return 0;
+}
+
+/* See struct sched_entry, queued_due. */
+static int write_queued(yajl_gen g, const struct scheduler *s) {
+        int r = json_str(g, "queued");
+        yajl_gen_map_open(g);
+        for (size_t i = 0; i < s->n && r >= 0; i++) {
+                if (!s->v[i].queued_due)
+                        continue;
+                json_str(g, s->v[i].promotion);
+                yajl_gen_map_open(g);
+                json_kv_int(g, "due", (long long) s->v[i].queued_due);
+                r = json_kv_int(g, "folded", (long long) s->v[i].queued_folded);
+                yajl_gen_map_close(g);
+        }
+        yajl_gen_map_close(g);
+        return r;
 }
 
 int scheduler_save(const struct scheduler *s) {
@@ -74,6 +117,11 @@ int scheduler_save(const struct scheduler *s) {
         for (size_t i = 0; i < s->n && r >= 0; i++)
                 r = json_kv_int(g, s->v[i].promotion, (long long) s->v[i].last_due);
         yajl_gen_map_close(g);
+        for (size_t i = 0; i < s->n && r >= 0; i++)
+                if (s->v[i].queued_due) {
+                        r = write_queued(g, s);
+                        break;
+                }
         yajl_gen_map_close(g);
         if (r >= 0 && yajl_gen_get_buf(g, &buf, &len) == yajl_gen_status_ok)
                 r = write_file_atomic(s->path, buf, len);
@@ -176,7 +224,10 @@ static void clamp_future(const struct scheduler *s, const struct promotion *p, s
 }
 
 void scheduler_run(struct scheduler *s, const struct config *c, time_t now, sched_due_fn fn, void *userdata) {
-        size_t n0, hint = 0, w = 0;
+        size_t n0, hint = 0, w = 0, n_due = 0;
+        /* the due promotions, called back after the loop: fn may use local
+         * time, which the zone hold below changes (cron.h) */
+        struct due { const struct promotion *p; time_t due; bool missed; unsigned folded; } *dues = NULL;
 
         /* Forget promotions that are gone from the configuration, keeping
          * the order of the others.  Entries follow the configuration's order
@@ -195,6 +246,7 @@ void scheduler_run(struct scheduler *s, const struct config *c, time_t now, sche
         }
         s->n = n0 = w;
         hint = 0;
+        cron_zone_hold();
         for (size_t i = 0; i < c->n_promotions; i++) {
                 const struct promotion *p = &c->promotions[i];
                 struct sched_entry *e = NULL;
@@ -218,13 +270,24 @@ void scheduler_run(struct scheduler *s, const struct config *c, time_t now, sche
                         e = add(s, p->name, now);
                 due = next_after(p, e->last_due);
                 if (due && due <= now) {
-                        /* several due times may have passed: act on the latest */
+                        /* several due times may have passed: act on the
+                         * latest, which stands for all of them (counted,
+                         * not walked: a long outage costs no more) */
+                        uint64_t folded = 1;
                         due = latest_due(p, due, now);
+                        if (cron_count(p->cron, p->timezone, e->last_due, due, &folded) < 0 || folded == 0)
+                                folded = 1;
                         e->last_due = due;
-                        fn(userdata, p, due, due < now - SCHED_LATE);
+                        dues = xrealloc(dues, (n_due + 1) * sizeof *dues);
+                        dues[n_due++] = (struct due) { p, due, due < now - SCHED_LATE,
+                                                       (unsigned) MIN(folded, (uint64_t) UINT_MAX) };
                 }
                 e->next_due = next_after(p, MAX(e->last_due, now));
         }
+        cron_zone_release();
+        for (size_t i = 0; i < n_due; i++)
+                fn(userdata, dues[i].p, dues[i].due, dues[i].missed, dues[i].folded);
+        free(dues);
 }
 
 time_t scheduler_next(const struct scheduler *s, const char **ret_promotion) {

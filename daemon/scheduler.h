@@ -13,6 +13,11 @@ struct sched_entry {
         char *promotion;
         time_t last_due;        /* the last due time handled (run or skipped) */
         time_t next_due;        /* 0 when nothing within 5 years */
+        /* A due time handled by a job that is queued in memory and has no
+         * job file yet (daemon.c, create_job): saved in schedule.json's
+         * "queued" so that a restart creates that job again.  0: none. */
+        time_t queued_due;
+        unsigned queued_folded;
 };
 
 struct scheduler {
@@ -28,8 +33,10 @@ int scheduler_save(const struct scheduler *s);
 void scheduler_free(struct scheduler *s);
 
 /* A due time the caller must act on: run it, or (missed and catch_up off)
- * log that it is skipped. */
-typedef void (*sched_due_fn)(void *userdata, const struct promotion *p, time_t due, bool missed);
+ * log that it is skipped.  folded: how many due times it stands for (1,
+ * or more when several passed since the last one handled: the daemon
+ * was down, the machine asleep, the clock stepped). */
+typedef void (*sched_due_fn)(void *userdata, const struct promotion *p, time_t due, bool missed, unsigned folded);
 
 /* Matches the entries to c's promotions (new promotions start counting at
  * now, so they never "catch up" on a time before they existed), calls fn
@@ -42,6 +49,10 @@ void scheduler_run(struct scheduler *s, const struct config *c, time_t now, sche
 /* The earliest next due time, 0 when none. */
 time_t scheduler_next(const struct scheduler *s, const char **ret_promotion);
 const struct sched_entry *scheduler_find(const struct scheduler *s, const char *promotion);
+/* The queued due times written by the next scheduler_save(): cleared, then
+ * set one by one (a promotion without an entry is ignored). */
+void scheduler_clear_queued(struct scheduler *s);
+void scheduler_set_queued(struct scheduler *s, const char *promotion, time_t due, unsigned folded);
 
 /* Noticing that the realtime clock was set (stepped, either way) while
  * the daemon runs, so that it calls scheduler_run() again at once: the

@@ -147,6 +147,8 @@ static int gen_settings(yajl_gen g, const void *obj);
 static void load_settings(yajl_val o, void *obj);
 static int gen_steps(yajl_gen g, const void *obj);
 static void load_steps(yajl_val o, void *obj);
+static int gen_folded(yajl_gen g, const void *obj);
+static void load_folded(yajl_val o, void *obj);
 
 static const struct field tenant_fields[] = {
         STR(struct job_tenant, name),
@@ -285,6 +287,7 @@ static const struct field job_fields[] = {
         STR(struct job, resolved_by_job),
         STR(struct job, resolves),
         CUSTOM("followups", gen_followups, load_followups),
+        CUSTOM("folded_due_times", gen_folded, load_folded),
 };
 static const struct fields job_table = FIELDS(struct job, job_fields);
 
@@ -596,6 +599,15 @@ static void load_followups(yajl_val o, void *obj) {
         load_field(o, &followups_row, obj);
 }
 
+/* written only in catch-up jobs, so other files keep their bytes */
+static const struct field folded_row = UINT(struct job, folded_due_times);
+static int gen_folded(yajl_gen g, const void *obj) {
+        return ((const struct job *) obj)->folded_due_times ? gen_field(g, &folded_row, obj) : 0;
+}
+static void load_folded(yajl_val o, void *obj) {
+        load_field(o, &folded_row, obj);
+}
+
 static int bad(char **ret_err, const char *what) {
         if (ret_err)
                 *ret_err = xstrdup(what);
@@ -741,21 +753,49 @@ static const char *newer_of(char **ids, size_t n, size_t i, const char *promotio
         return newest;
 }
 
-int store_each_unfinished(const char *jobs_dir, bool newest_first, store_job_cb cb, void *userdata) {
-        char **ids = NULL;
-        size_t n = 0;
-        int r = store_list(jobs_dir, &ids, &n);
+struct store_scan {
+        char *jobs_dir;
+        char **ids;
+        size_t n, next;
+        bool newest_first;
+};
 
+int store_scan_open(const char *jobs_dir, bool newest_first, struct store_scan **ret) {
+        struct store_scan *s = xmalloc(sizeof *s);
+        int r;
+
+        *s = (struct store_scan) { .jobs_dir = xstrdup(jobs_dir), .newest_first = newest_first };
+        r = store_list(jobs_dir, &s->ids, &s->n);
         if (r < 0) {
                 log_error_errno(r, "cannot list %s: no unfinished job there is resumed (fix its permissions, "
                                 "then restart)", jobs_dir);
+                store_scan_free(s);
                 return r;
         }
-        for (size_t k = 0; k < n && r == 0; k++) {
-                size_t i = newest_first ? n - 1 - k : k;
-                _cleanup_free_ char *path = store_job_path(jobs_dir, ids[i]), *err = NULL;
-                _cleanup_free_ char *promotion = store_id_promotion(ids[i]);
-                struct store_entry e = { .id = ids[i], .promotion = promotion };
+        *ret = s;
+        return 0;
+}
+
+void store_scan_free(struct store_scan *s) {
+        if (!s)
+                return;
+        strv_free_n(s->ids, s->n);
+        free(s->jobs_dir);
+        free(s);
+}
+
+size_t store_scan_size(const struct store_scan *s) {
+        return s->n;
+}
+
+int store_scan_step(struct store_scan *s, size_t max, store_job_cb cb, void *userdata) {
+        int r = 0;
+
+        for (size_t done = 0; s->next < s->n && done < max && r == 0; done++) {
+                size_t k = s->next++, i = s->newest_first ? s->n - 1 - k : k;
+                _cleanup_free_ char *path = store_job_path(s->jobs_dir, s->ids[i]), *err = NULL;
+                _cleanup_free_ char *promotion = store_id_promotion(s->ids[i]);
+                struct store_entry e = { .id = s->ids[i], .promotion = promotion };
 
                 if (looks_finished(path))
                         continue;
@@ -771,10 +811,22 @@ int store_each_unfinished(const char *jobs_dir, bool newest_first, store_job_cb 
                         e.promotion = promotion = xstrdup(e.job->promotion);
                 }
                 if (e.promotion)
-                        e.newer_id = newer_of(ids, n, i, e.promotion);
+                        e.newer_id = newer_of(s->ids, s->n, i, e.promotion);
                 r = cb(&e, userdata);
         }
-        strv_free_n(ids, n);
+        if (r < 0)
+                return r;
+        return r > 0 || s->next >= s->n;
+}
+
+int store_each_unfinished(const char *jobs_dir, bool newest_first, store_job_cb cb, void *userdata) {
+        struct store_scan *s = NULL;
+        int r = store_scan_open(jobs_dir, newest_first, &s);
+
+        if (r < 0)
+                return r;
+        r = store_scan_step(s, SIZE_MAX, cb, userdata);
+        store_scan_free(s);
         return r < 0 ? r : 0;
 }
 

@@ -62,6 +62,16 @@ struct store_entry {
  * A folder that cannot be listed is logged and returned as an error. */
 typedef int (*store_job_cb)(struct store_entry *e, void *userdata);
 int store_each_unfinished(const char *jobs_dir, bool newest_first, store_job_cb cb, void *userdata);
+/* The same in steps, for the daemon, which scans after READY=1 without
+ * holding its loop (daemon.c): open lists the folder (as above: logged
+ * when it cannot), each step looks at up to max more files and returns 1
+ * when the scan is over (or cb returned >0), 0 when files are left, or
+ * cb's error. */
+struct store_scan;
+int store_scan_open(const char *jobs_dir, bool newest_first, struct store_scan **ret);
+int store_scan_step(struct store_scan *s, size_t max, store_job_cb cb, void *userdata);
+size_t store_scan_size(const struct store_scan *s);
+void store_scan_free(struct store_scan *s);
 
 /* Retention (history_keep:, daemon.c).  Removes at most max finished job
  * files (state succeeded, failed or cancelled) that ended before

@@ -1,9 +1,9 @@
 # mk/bench.mk — `make bench`: the performance benchmarks of BENCHMARKS.md.
 #
-#   make bench                 all four benchmarks, BENCH_RUNS (3) runs each,
+#   make bench                 all five benchmarks, BENCH_RUNS (3) runs each,
 #                              a table of medians and ratios (under 10 min)
 #   make bench BENCH_FULL=1    the same with 5 runs and a 60 s idle window
-#   make bench BENCH_ONLY="transfer idle"   some of them (transfer many idle saves)
+#   make bench BENCH_ONLY="transfer idle"   some of them (transfer many idle saves startup)
 #   make bench-profile         where the CPU goes in benchmark 2 (perf)
 #
 # Benchmarks report; they never fail on time.  They fail only when a run

@@ -3,7 +3,8 @@
 # dev2prodctl run --wait through the control socket, a reload with a broken
 # file keeps the old configuration, SIGTERM in the middle of a job and a
 # restart completes it without repeating a saved step, and catch-up of a
-# due time missed while the daemon was down.
+# due time missed while the daemon was down (after 30 days down: one job
+# that records how many due times it folds).
 . "$(dirname "$0")/../lib.sh"
 [ -x "$CTL" ] || skip "no dev2prodctl"
 
@@ -84,6 +85,20 @@ daemon_stop
 check "a restart does not run the same due time again" daemon_start
 sleep 1
 check "still one job of hourly" test "$(ls "$STATE"/jobs/hourly-*.json | wc -l)" = 1
+daemon_stop
+
+echo "# catch-up after 30 days down: one job, standing for every missed due time"
+rm -f "$STATE"/jobs/hourly-*.json
+now=$(date +%s)
+printf '{"format": 1, "last_due": {"nightly": %d, "hourly": %d}}\n' "$now" $((now - 30 * 86400)) > "$STATE/schedule.json"
+due=$(date -u -d "@$(( now / 3600 * 3600 ))" +%Y%m%dT%H%M%SZ)
+check "restart after 30 days down: READY=1" daemon_start
+check "the catch-up job succeeds" wait_state "hourly-$due" succeeded 30
+check "exactly one job of hourly" test "$(ls "$STATE"/jobs/hourly-*.json | wc -l)" = 1
+check "its file records the 720 due times it stands for" grep -q '^    "folded_due_times": 720$' "$STATE/jobs/hourly-$due.json"
+check "the log says how many were folded" log_has "720 due times missed while the daemon was down, folded into one catch-up job"
+check "dev2prodctl show says it" sh -c '"$1" --config "$2" show "$3" | grep -q "Catch-up: *of 720 due time"' _ "$CTL" "$CONFIG" "hourly-$due"
+check "schedule.json lists no queued job once it has its file" sh -c '! grep -q queued "$1"' _ "$STATE/schedule.json"
 daemon_stop
 
 sed -i 's/    timezone: UTC/    timezone: UTC\n    catch_up: false/' "$CONFIG"

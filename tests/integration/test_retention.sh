@@ -41,6 +41,7 @@ mkdir -p "$T/history"
 
 echo "# start, then an old history appears (files written after start: an unfinished one is not resumed)"
 check "daemon reports READY=1" daemon_start
+check "the start-up scan of the job folder (after READY=1) is over" wait_for "$T/daemon.log" "for unfinished jobs after start-up" 30
 OLD=()
 for k in $(seq 0 149); do
         t=$((NOW - 10 * DAY - k * 60))

@@ -100,6 +100,34 @@ static void check_parse_error(const char *line, const char *field, const char *m
 
 /* ---- parsing ------------------------------------------------------------ */
 
+/* A zone hold (cron.h) gives the same answers as separate calls, in any
+ * mix of zones, and puts TZ back as it was at release. */
+START_TEST(test_zone_hold) {
+        static const char *const zones[] = { "Europe/Berlin", "UTC", "", "America/New_York", "Europe/Berlin", NULL };
+        const time_t t0 = 1795861800;
+        time_t plain[6], held[6];
+        struct cron *c = NULL;
+        char *err = NULL;
+
+        ck_assert_int_eq(setenv("TZ", ":/usr/share/zoneinfo/Asia/Tokyo", 1), 0);
+        tzset();
+        ck_assert_int_eq(cron_parse("30 2 * * *", &c, &err), 0);
+        for (size_t i = 0; i < 6; i++)
+                ck_assert_int_eq(cron_next(c, zones[i], t0, &plain[i]), 0);
+        cron_zone_hold();
+        for (size_t i = 0; i < 6; i++)
+                ck_assert_int_eq(cron_next(c, zones[i], t0, &held[i]), 0);
+        cron_zone_release();
+        for (size_t i = 0; i < 6; i++)
+                ck_assert_int_eq(held[i], plain[i]);
+        ck_assert_str_eq(getenv("TZ"), ":/usr/share/zoneinfo/Asia/Tokyo");
+        ck_assert_int_ne(plain[0], plain[1]);
+        unsetenv("TZ");
+        tzset();
+        cron_free(c);
+}
+END_TEST
+
 START_TEST(test_parse_errors) {
         /* Every message names the field (where there is one) and the problem. */
         check_parse_error("60 * * * *", "minute", "minute: 60 is out of range 0-59");
@@ -673,6 +701,7 @@ static Suite *schedule_suite(void) {
         tcase_add_test(tc, test_dst_new_york);
         tcase_add_test(tc, test_dst_every_15_minutes_fall_back);
         tcase_add_test(tc, test_against_reference);
+        tcase_add_test(tc, test_zone_hold);
         tcase_set_timeout(tc, 60);
         suite_add_tcase(s, tc);
 

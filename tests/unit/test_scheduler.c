@@ -11,14 +11,15 @@
 
 static char dir[] = "/tmp/d2p-sched.XXXXXX";
 
-struct call { char name[64]; time_t due; bool missed; };
+struct call { char name[64]; time_t due; bool missed; unsigned folded; };
 static struct call calls[16];
 static size_t n_calls;
 
-static void on_due(void *ud, const struct promotion *p, time_t due, bool missed) {
+static void on_due(void *ud, const struct promotion *p, time_t due, bool missed, unsigned folded) {
         ck_assert_uint_lt(n_calls, 16);
         snprintf(calls[n_calls].name, sizeof calls[n_calls].name, "%s", p->name);
         calls[n_calls].due = due;
+        calls[n_calls].folded = folded;
         calls[n_calls++].missed = missed;
 }
 
@@ -66,8 +67,10 @@ START_TEST(missed_runs_once_latest) {
         ck_assert_str_eq(calls[0].name, "hourly");
         ck_assert_int_eq(calls[0].due, NOW - HOUR / 2);                 /* 10:00 */
         ck_assert(calls[0].missed);
+        ck_assert_uint_eq(calls[0].folded, 72);                         /* 11:00 3 days ago .. 10:00 */
         ck_assert_str_eq(calls[1].name, "daily");
         ck_assert_int_eq(calls[1].due, NOW - 8 * HOUR);                 /* 02:30 today */
+        ck_assert_uint_eq(calls[1].folded, 3);
         ck_assert_int_eq(scheduler_next(&s, &np), NOW + HOUR / 2);
         ck_assert_str_eq(np, "hourly");
         /* handled: running again at the same time does nothing */
@@ -79,6 +82,7 @@ START_TEST(missed_runs_once_latest) {
         ck_assert_uint_eq(n_calls, 1);
         ck_assert_int_eq(calls[0].due, NOW + HOUR / 2);
         ck_assert(!calls[0].missed);
+        ck_assert_uint_eq(calls[0].folded, 1);
         scheduler_free(&s);
         cron_free(p[0].cron);
         cron_free(p[1].cron);
@@ -306,9 +310,11 @@ START_TEST(clock_stepped_forward_far) {
         ck_assert_str_eq(calls[0].name, "minutely");
         ck_assert_int_eq(calls[0].due, NOW);                            /* 10:30, the latest */
         ck_assert(!calls[0].missed);                                    /* 30 s late: on time */
+        ck_assert_uint_eq(calls[0].folded, 365 * 24 * 60);              /* every minute of the year */
         ck_assert_str_eq(calls[1].name, "daily");
         ck_assert_int_eq(calls[1].due, NOW - 8 * HOUR);                 /* 02:30 today */
         ck_assert(calls[1].missed);
+        ck_assert_uint_eq(calls[1].folded, 365);
         ck_assert_int_eq(scheduler_find(&s, "minutely")->next_due, NOW + 60);
         /* and the next timer runs the next minute once, on time */
         n_calls = 0;
@@ -317,6 +323,71 @@ START_TEST(clock_stepped_forward_far) {
         ck_assert_int_eq(calls[0].due, NOW + 60);
         ck_assert(!calls[0].missed);
         scheduler_free(&s);
+        cron_free(p[0].cron);
+        cron_free(p[1].cron);
+}
+END_TEST
+
+/* The fold count against cron_next() walked due time by due time, over
+ * schedules with restricted days and hours, partial first and last days,
+ * and a zone with DST: equal except where the count says it may differ
+ * (the skipped or repeated hour of an every-hour schedule). */
+START_TEST(fold_count_matches_walk) {
+        static const char *const lines[] = { "*/7 * * * *", "15 2,14 * * 1-5", "0 0 1,15 * sun", "30 2 * * *",
+                                             "0 9 29 2 *", "*/20 1-4 * jun-sep *" };
+        static const char *const zones[] = { "UTC", "Europe/Berlin" };
+        static const time_t spans[][2] = { { NOW - 200 * 24 * HOUR + 17, NOW },
+                                           { NOW - 3 * HOUR - 1, NOW + 11 },
+                                           { NOW + 5, NOW + 6 },
+                                           { NOW - 1461 * 24 * HOUR, NOW - 1400 * 24 * HOUR + 3 * HOUR + 1 } };
+        for (size_t l = 0; l < ELEMENTSOF(lines); l++)
+                for (size_t z = 0; z < ELEMENTSOF(zones); z++)
+                        for (size_t k = 0; k < ELEMENTSOF(spans); k++) {
+                                struct cron *cr = NULL;
+                                char *err = NULL;
+                                uint64_t n = 0, walked = 0;
+                                time_t t = spans[k][0];
+                                ck_assert_int_eq(cron_parse(lines[l], &cr, &err), 0);
+                                while (cron_next(cr, zones[z], t, &t) == 0 && t <= spans[k][1])
+                                        walked++;
+                                ck_assert_int_eq(cron_count(cr, zones[z], spans[k][0], spans[k][1], &n), 0);
+                                /* an every-hour line also runs in the repeated hour of a
+                                 * fall-back day (Berlin, late October, in span 0) */
+                                bool second_pass = l == 0 && z == 1 && k == 0;
+                                ck_assert_msg(second_pass ? walked > n && walked - n <= 60 : n == walked, "%s in %s, span %zu: counted %llu, walked %llu",
+                                              lines[l], zones[z], k, (unsigned long long) n,
+                                              (unsigned long long) walked);
+                                cron_free(cr);
+                        }
+}
+END_TEST
+
+/* A job listed as queued (created, not saved yet) survives a save and a
+ * load; the list is written only when there is one, and cleared. */
+START_TEST(queued_saved_and_reloaded) {
+        struct promotion p[] = { promo("a", "0 * * * *"), promo("b", "0 * * * *") };
+        struct config c = { .promotions = p, .n_promotions = 2 };
+        struct scheduler s = {}, t = {};
+        char *err = NULL, path[300], *text = NULL;
+        size_t len;
+        n_calls = 0;
+        ck_assert_int_eq(scheduler_load(&s, dir, &err), 0);
+        scheduler_run(&s, &c, NOW, on_due, NULL);
+        scheduler_set_queued(&s, "b", NOW - HOUR / 2, 5);
+        scheduler_set_queued(&s, "gone", NOW, 1);                       /* no entry: ignored */
+        ck_assert_int_eq(scheduler_save(&s), 0);
+        ck_assert_int_eq(scheduler_load(&t, dir, &err), 0);
+        ck_assert_int_eq(scheduler_find(&t, "a")->queued_due, 0);
+        ck_assert_int_eq(scheduler_find(&t, "b")->queued_due, NOW - HOUR / 2);
+        ck_assert_uint_eq(scheduler_find(&t, "b")->queued_folded, 5);
+        scheduler_clear_queued(&t);
+        ck_assert_int_eq(scheduler_save(&t), 0);
+        snprintf(path, sizeof path, "%s/schedule.json", dir);
+        ck_assert_int_eq(read_file_small(path, 65536, &text, &len), 0);
+        ck_assert_ptr_null(strstr(text, "queued"));
+        free(text);
+        scheduler_free(&s);
+        scheduler_free(&t);
         cron_free(p[0].cron);
         cron_free(p[1].cron);
 }
@@ -347,6 +418,8 @@ int main(void) {
         tcase_add_test(tc, clock_stepped_back);
         tcase_add_test(tc, clock_stepped_forward_far);
         tcase_add_test(tc, clock_watch_quiet);
+        tcase_add_test(tc, fold_count_matches_walk);
+        tcase_add_test(tc, queued_saved_and_reloaded);
         suite_add_tcase(su, tc);
         SRunner *sr = srunner_create(su);
         srunner_set_fork_status(sr, CK_NOFORK);
