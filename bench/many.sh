@@ -100,6 +100,8 @@ run_daemon() {
         [ "$jobs" = "$N" ] || die "$jobs job files say succeeded, not $N"
         say "daemon: $N promotions done $last ms after start (first job started at $first ms), CPU $((cpu / 1000)) ms, VmHWM $hwm kB, threads $threads, at most $overlap jobs at once (max_parallel $P)"
         result many_daemon_wall_ms "$last"
+        # throughput: from the first job's start to the last one's end
+        result many_daemon_jobs_per_sec "$(awk -v n="$N" -v a="$first" -v b="$last" 'BEGIN { printf "%.2f", n * 1000 / (b - a) }')"
         result many_daemon_first_start_ms "$first"
         local ready
         ready=$(awk -v t0="$start_us" '/ READY=1/ { printf "%d", ($1 - t0) / 1000; exit }' "$W/notify.log" 2>/dev/null)
