@@ -84,6 +84,14 @@ run_daemon() {
         local cpu hwm
         cpu=$(proc_cpu_usec "$D_PID"); hwm=$(proc_status "$D_PID" VmHWM)
         kill -TERM "$D_PID"; wait "$D_PID"; D_PID=
+        # the daemon says at its stop how many folder fsyncs its saves
+        # shared (commit.c); none of that line: one fsync per save
+        local saves batches
+        read -r saves batches < <(sed -n 's/.*group commit: \([0-9]*\) job saves shared \([0-9]*\) fsyncs.*/\1 \2/p' "$W/many-daemon.log")
+        if [ -n "${saves:-}" ]; then
+                say "daemon: $saves job saves shared $batches folder fsyncs"
+                result many_daemon_dir_fsyncs_per_save "$(awk -v s="$saves" -v b="$batches" 'BEGIN { printf "%.3f", b / s }')"
+        fi
         ${BENCH_DETACH:+eval "$BENCH_DETACH"}
         mock_stop
 

@@ -79,6 +79,9 @@ END {
                             "before group commit: " MANY_BEFORE " (3daf135, same machine, BENCHMARKS.md)",
                             sprintf("%.2fx", med("many_daemon_jobs_per_sec") / MANY_BEFORE), "≥ 1.2x (the issue's estimate: +20–25 %)",
                             atleast(med("many_daemon_jobs_per_sec") / MANY_BEFORE, 1.2))
+                if (have("many_daemon_dir_fsyncs_per_save"))
+                        row("1,000 promotions: folder fsyncs per job save", sprintf("%.2f", med("many_daemon_dir_fsyncs_per_save")),
+                            "1 before group commit", "", "(no target)", "")
                 row("1,000 promotions: all done after", ms(med("many_daemon_wall_ms")),
                     have("many_ref_wall_ms") ? sprintf("reference: %s for %d", ms(med("many_ref_wall_ms")), med("many_ref_promotions")) : "",
                     "", "(no target)", sprintf("READY=1 after %s, first job started after %s", ms(med("many_daemon_ready_ms")), ms(med("many_daemon_first_start_ms"))))

@@ -84,8 +84,9 @@ void commit_done(struct commit *c) {
          * now, so that a clean stop leaves every file durable. */
         if (c->dirty)
                 (void) fsync_dir(c->dir);
-        if (c->saves)
-                log_debug("group commit: %lu job saves in %lu folder fsyncs", c->saves, c->batches);
+        /* only where saves shared an fsync: never in --once (one job) */
+        if (c->batches < c->saves)
+                log_info("group commit: %lu job saves shared %lu fsyncs of %s", c->saves, c->batches, c->dir);
         c->source = sd_event_source_disable_unref(c->source);
         free(c->v);
         *c = (struct commit) { 0 };
