@@ -80,6 +80,14 @@ run_daemon() {
         local cpu hwm
         cpu=$(proc_cpu_usec "$D_PID"); hwm=$(proc_status "$D_PID" VmHWM)
         kill -TERM "$D_PID"; wait "$D_PID"; D_PID=
+        # the daemon says at its stop how many folder fsyncs its saves
+        # shared (commit.c); none of that line: one fsync per save
+        local saves batches
+        read -r saves batches < <(sed -n 's/.*group commit: \([0-9]*\) job saves shared \([0-9]*\) fsyncs.*/\1 \2/p' "$W/many-daemon.log")
+        if [ -n "${saves:-}" ]; then
+                say "daemon: $saves job saves shared $batches folder fsyncs"
+                result many_daemon_dir_fsyncs_per_save "$(awk -v s="$saves" -v b="$batches" 'BEGIN { printf "%.3f", b / s }')"
+        fi
         ${BENCH_DETACH:+eval "$BENCH_DETACH"}
         mock_stop
 
@@ -96,6 +104,8 @@ run_daemon() {
         [ "$jobs" = "$N" ] || die "$jobs job files say succeeded, not $N"
         say "daemon: $N promotions done $last ms after start (first job started at $first ms), CPU $((cpu / 1000)) ms, VmHWM $hwm kB, threads $threads, at most $overlap jobs at once (max_parallel $P)"
         result many_daemon_wall_ms "$last"
+        # throughput: from the first job's start to the last one's end
+        result many_daemon_jobs_per_sec "$(awk -v n="$N" -v a="$first" -v b="$last" 'BEGIN { printf "%.2f", n * 1000 / (b - a) }')"
         result many_daemon_first_start_ms "$first"
         local ready
         ready=$(awk -v t0="$start_us" '/ READY=1/ { printf "%d", ($1 - t0) / 1000; exit }' "$W/notify.log" 2>/dev/null)

@@ -88,6 +88,7 @@ for ((i = 0; i < RUNS; i++)); do
         result "transfer_${LABEL}_ratio_upload" "$(ratio "${d_ul[i]}" "${c_ul[i]}")"
         result "transfer_${LABEL}_ratio_both" "$(ratio $((d_dl[i] + d_ul[i])) $((c_dl[i] + c_ul[i])))"
         result "transfer_${LABEL}_ratio_both_sync" "$(ratio $((d_dl[i] + d_ul[i])) $((c_dls[i] + c_ul[i])))"
+        result "transfer_${LABEL}_ratio_cpu" "$(ratio "${d_cpu[i]}" "${c_cpu[i]}")"
 done
 result "transfer_${LABEL}_daemon_download_ms" "$(median "${d_dl[@]}")"
 result "transfer_${LABEL}_daemon_upload_ms" "$(median "${d_ul[@]}")"

@@ -18,6 +18,7 @@ int engine_init(struct engine *e, sd_event *event, const struct config *c) {
         if (r < 0)
                 return log_error_errno(r, "Cannot create the job folder %s/jobs (check state_directory: "
                                        "it must be writable by the daemon)", c->state_directory);
+        commit_init(&e->commit, event, e->jobs_dir);
         r = http_new(event, &e->http);
         if (r < 0)
                 return log_error_errno(r, "Cannot set up libcurl");
@@ -80,6 +81,7 @@ struct job *engine_target_release(struct engine *e, struct job *j) {
 }
 
 void engine_done(struct engine *e) {
+        commit_done(&e->commit);
         for (size_t i = 0; i < e->n_locks; i++)
                 free(e->locks[i].tenant);
         free(e->locks);

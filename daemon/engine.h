@@ -7,6 +7,7 @@
 #include <systemd/sd-event.h>
 
 #include "auth.h"
+#include "commit.h"
 #include "config.h"
 #include "http.h"
 #include "jobdata.h"
@@ -33,6 +34,7 @@ struct engine {
         struct job **waiting;
         size_t n_waiting;
         uint32_t rnd;                   /* xorshift state for retry jitter */
+        struct commit commit;           /* the job saves waiting for one folder fsync */
 };
 
 /* Logs and returns a negative errno on failure. */

@@ -194,9 +194,10 @@ void http_free(struct http *h) {
 }
 
 /* Writes the gathered package bytes; false (and write_errno) on failure. */
-static bool flush_download(struct http_req *r) {
-        for (size_t done = 0; done < r->wlen;) {
-                ssize_t w = write(r->download_fd, r->wbuf + done, r->wlen - done);
+/* All of data to the download file. */
+static bool write_download(struct http_req *r, const char *data, size_t len) {
+        for (size_t done = 0; done < len;) {
+                ssize_t w = write(r->download_fd, data + done, len - done);
                 if (w < 0) {
                         if (errno == EINTR)
                                 continue;
@@ -205,7 +206,13 @@ static bool flush_download(struct http_req *r) {
                 }
                 done += (size_t) w;
         }
-        r->written += r->wlen;
+        r->written += len;
+        return true;
+}
+
+static bool flush_download(struct http_req *r) {
+        if (!write_download(r, r->wbuf, r->wlen))
+                return false;
         r->wlen = 0;
         return true;
 }
@@ -233,8 +240,16 @@ static size_t on_write(char *p, size_t size, size_t n, void *userdata) {
          * gets one write(2) per WRITE_BUFFER bytes, not one per 16 KiB */
         if (!r->wbuf)
                 r->wbuf = xmalloc(WRITE_BUFFER);
-        for (size_t done = 0; done < len;) {
-                size_t k = MIN(len - done, (size_t) WRITE_BUFFER - r->wlen);
+        /* a piece that is large on its own goes straight from curl's
+         * buffer: copying a whole package once more costs CPU (issue 14) */
+        size_t gather = len;
+        if (r->wlen == 0 && len >= WRITE_BUFFER / 4) {
+                if (!write_download(r, p, len))
+                        return 0;
+                gather = 0;
+        }
+        for (size_t done = 0; done < gather;) {
+                size_t k = MIN(gather - done, (size_t) WRITE_BUFFER - r->wlen);
                 memcpy(r->wbuf + r->wlen, p + done, k);
                 r->wlen += k;
                 done += k;

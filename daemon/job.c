@@ -1,7 +1,8 @@
 /* job.c — the promotion as a table-driven, saved state machine.
  *
  * Rules that keep a promotion safe across crashes and lost answers:
- *  1. Every transition is saved (store_save: temp, fsync, rename, fsync dir)
+ *  1. Every transition is saved (temp, fsync, rename, fsync dir; the dir
+ *     fsync shared by the saves of one pass through the loop, commit.h)
  *     before the new state's request is sent.  A state whose request creates
  *     something is therefore always on disk before the server hears of it.
  *  2. A saved answer (export id, file id, dry-run id, import id) is never
@@ -221,34 +222,12 @@ static void arm_timer(struct job *j, uint64_t delay_usec) {
         }
 }
 
-/* Saves j; on failure the job waits and tries again (a full or read-only
- * disk is often fixed by an operator), and after `retries` failed saves it
- * stops with its last good file untouched. */
-static bool save(struct job *j) {
-        int r = store_save(eng(j)->jobs_dir, j);
-        if (r == -EINVAL || r == -EFBIG) {
-                /* Not the disk: the record itself cannot be written, and
-                 * waiting will not change that.  Every server text is
-                 * cleaned and bounded before it is kept, so this is a bug;
-                 * the statuses kept for `show` are what could carry it, and
-                 * the job's progress does not depend on them: drop them and
-                 * save what the job needs to go on. */
-                struct log_ctx c = job_ctx(j);
-                log_full(LOG_ERR, r, &c, NULL, "the job's record cannot be written (not a disk problem: a bug, "
-                         "please report it); saving it without the statuses kept for `dev2prodctl show`");
-                struct export_status e = { .status = TAKE_PTR(j->export.status),
-                                           .file_id = TAKE_PTR(j->export.file_id) };
-                export_status_free(&j->export);
-                j->export = e;          /* the download needs its file id */
-                import_status_free(&j->dry_run);
-                import_status_free(&j->import);
-                r = store_save(eng(j)->jobs_dir, j);
-        }
-        if (r >= 0) {
-                j->saved_state = j->state;
-                j->save_failures = 0;
-                return true;
-        }
+static void after_save(struct job *j);
+
+/* A save of j failed (r, a negative errno): the job waits and tries again
+ * (a full or read-only disk is often fixed by an operator), and after
+ * `retries` failed saves it stops with its last good file untouched. */
+static void save_failed(struct job *j, int r) {
         j->save_failures++;
         {
                 struct log_ctx c = job_ctx(j);
@@ -266,11 +245,53 @@ static bool save(struct job *j) {
                              "anything, and as nothing of it could be saved this run is skipped: once the "
                              "disk is fixed, start it with `dev2prodctl run %s`", j->promotion);
                 finish(j);
-                return false;
+                return;
         }
         j->save_pending = true;
         arm_timer(j, retry_delay_usec(j->settings.retry_delay_usec, j->save_failures, 0, engine_random(eng(j))));
-        return false;
+}
+
+/* The job folder's fsync after j's save has returned (commit.h): only now
+ * is the new state durable, and only now does its request go out. */
+static void committed(struct job *j, int r) {
+        if (r < 0) {
+                save_failed(j, r);
+                return;
+        }
+        j->saved_state = j->state;
+        j->save_failures = 0;
+        after_save(j);
+}
+
+/* Saves j, and goes on (after_save) once the save is durable: the file is
+ * replaced now, and the folder fsync that makes the rename durable is
+ * shared with the other saves of this pass through the event loop. */
+static void save(struct job *j) {
+        int r = store_save_unsynced(eng(j)->jobs_dir, j);
+        if (r == -EINVAL || r == -EFBIG) {
+                /* Not the disk: the record itself cannot be written, and
+                 * waiting will not change that.  Every server text is
+                 * cleaned and bounded before it is kept, so this is a bug;
+                 * the statuses kept for `show` are what could carry it, and
+                 * the job's progress does not depend on them: drop them and
+                 * save what the job needs to go on. */
+                struct log_ctx c = job_ctx(j);
+                log_full(LOG_ERR, r, &c, NULL, "the job's record cannot be written (not a disk problem: a bug, "
+                         "please report it); saving it without the statuses kept for `dev2prodctl show`");
+                struct export_status e = { .status = TAKE_PTR(j->export.status),
+                                           .file_id = TAKE_PTR(j->export.file_id) };
+                export_status_free(&j->export);
+                j->export = e;          /* the download needs its file id */
+                import_status_free(&j->dry_run);
+                import_status_free(&j->import);
+                r = store_save_unsynced(eng(j)->jobs_dir, j);
+        }
+        if (r < 0) {
+                save_failed(j, r);
+                return;
+        }
+        if (commit_join(&eng(j)->commit, j, committed) < 0)
+                committed(j, fsync_dir(eng(j)->jobs_dir));      /* no deferred source: sync here */
 }
 
 /* What follows a state that is safely on disk: its request, or the end. */
@@ -314,8 +335,7 @@ static void transition(struct job *j, enum job_state next) {
         }
         if (eng(j)->job_saving)
                 eng(j)->job_saving(eng(j), j);
-        if (save(j))
-                after_save(j);
+        save(j);
 }
 
 /* s is the import, or a step its edges lead to: from there on the job is
@@ -673,8 +693,10 @@ int job_reject(struct job *j, const struct job_decision *who, const char *reason
         decision_copy(&j->rejected, who, reason);
         jlog(j, LOG_NOTICE, MSGID_JOB_DECIDED, "rejected by %s (uid %u)%s%s", j->rejected.user, j->rejected.uid,
              j->rejected.reason ? ": " : "", strempty(j->rejected.reason));
+        struct engine *e = eng(j);
         job_fail(j, FAILURE_REJECTED, "rejected by %s (uid %u)%s%s; nothing was imported", j->rejected.user,
                  j->rejected.uid, j->rejected.reason ? ": " : "", strempty(j->rejected.reason));
+        commit_flush(&e->commit);       /* as job_cancel: the answer follows the end */
         return 0;
 }
 
@@ -682,8 +704,7 @@ static int on_timer(sd_event_source *src, uint64_t usec, void *userdata) {
         struct job *j = userdata;
         if (j->save_pending) {
                 j->save_pending = false;
-                if (save(j))
-                        after_save(j);
+                save(j);
                 return 0;
         }
         send_request(j);
@@ -1287,6 +1308,7 @@ void job_suspend(struct job *j) {
         j->logging_in = false;
         j->save_pending = false;
         if (j->engine) {
+                commit_leave(&j->engine->commit, j);
                 struct job *next = engine_target_release(j->engine, j);
                 if (next)
                         job_continue(next);
@@ -1297,7 +1319,10 @@ void job_cancel(struct job *j, const char *why) {
         job_suspend(j);
         /* after the import may have left, end_job records a cancel as
          * import-outcome-unknown */
+        struct engine *e = eng(j);
         job_end(j, JOB_CANCELLED, FAILURE_CANCELLED, "%s", why);
+        /* the operator's answer follows: the job has ended (j may be freed) */
+        commit_flush(&e->commit);
 }
 
 char *job_describe_progress(const struct job *j) {

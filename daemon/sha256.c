@@ -182,7 +182,7 @@ void sha256_update(struct sha256 *s, const void *data, size_t n)
                 n -= take;
                 if (s->fill < 64)
                         return;
-                compress(s->h, s->block);
+                compress_blocks(s->h, s->block, 1);     /* every piece not a multiple of 64 ends here */
                 s->fill = 0;
         }
         /* Whole blocks straight from the caller's buffer: no copy. */

@@ -439,7 +439,13 @@ char *store_job_to_json(const struct job *j, bool pretty) {
         return out;
 }
 
-int store_save(const char *jobs_dir, struct job *j) {
+static int save_file(const char *jobs_dir, struct job *j, bool sync_dir);
+
+int store_save(const char *jobs_dir, struct job *j) { return save_file(jobs_dir, j, true); }
+
+int store_save_unsynced(const char *jobs_dir, struct job *j) { return save_file(jobs_dir, j, false); }
+
+static int save_file(const char *jobs_dir, struct job *j, bool sync_dir) {
         _cleanup_free_ char *path = store_job_path(jobs_dir, j->id);
         _cleanup_free_ char *text = NULL;
 
@@ -451,7 +457,7 @@ int store_save(const char *jobs_dir, struct job *j) {
          * but a file the reader refuses must never be written. */
         if (strlen(text) > STORE_MAX_FILE)
                 return -EFBIG;
-        int r = write_file_atomic(path, text, strlen(text));
+        int r = (sync_dir ? write_file_atomic : write_file_replace)(path, text, strlen(text));
         if (r >= 0)
                 j->on_disk = true;
         return r;

@@ -32,6 +32,9 @@ char *store_job_id_for(const char *promotion, uint64_t usec);
  * sets j->on_disk on success, as store_load does.  -EINVAL (a string that
  * is not UTF-8) and -EFBIG (over STORE_MAX_FILE) are not disk errors. */
 int store_save(const char *jobs_dir, struct job *j);
+/* The same without syncing jobs_dir: durable only after fsync_dir(jobs_dir)
+ * (the job machine's group commit, commit.h). */
+int store_save_unsynced(const char *jobs_dir, struct job *j);
 char *store_job_to_json(const struct job *j, bool pretty);
 /* Reads one job file.  -EINVAL/-EPROTO with *ret_err for a bad file. */
 int store_load(const char *path, struct job **ret, char **ret_err);

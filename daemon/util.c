@@ -341,7 +341,16 @@ int fsync_dir(const char *dir) {
         return 0;
 }
 
+static int fsync_parent(const char *path);
+
 int write_file_atomic(const char *path, const void *data, size_t len) {
+        int r = write_file_replace(path, data, len);
+        /* The rename only survives a power loss once the folder is synced
+         * (a failure here: the file is in place, the temp is gone). */
+        return r < 0 ? r : fsync_parent(path);
+}
+
+int write_file_replace(const char *path, const void *data, size_t len) {
         _cleanup_free_ char *dir = NULL, *tmp = NULL;
         _cleanup_close_ int fd = -1;
         const char *slash, *base;
@@ -387,10 +396,7 @@ int write_file_atomic(const char *path, const void *data, size_t len) {
                 r = -errno;
                 goto fail;
         }
-
-        /* The rename only survives a power loss once the folder is synced
-         * (a failure here: the file is in place, the temp is gone). */
-        return fsync_dir(dir);
+        return 0;
 
 fail:
         (void) unlink(tmp);

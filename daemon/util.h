@@ -85,6 +85,10 @@ int read_file_small(const char *path, size_t max, char **ret, size_t *ret_len);
  * umask; job files and schedule.json hold no secret), write, fsync, rename,
  * fsync the folder.  The temp file is removed on failure. */
 int write_file_atomic(const char *path, const void *data, size_t len);
+/* The same without the last step: the new content is in place, but the
+ * rename survives a power loss only once the caller has synced the folder
+ * (fsync_dir), which several replacements can share (commit.h). */
+int write_file_replace(const char *path, const void *data, size_t len);
 /* All of data to fd (short writes and EINTR continued). */
 int write_all(int fd, const void *data, size_t len);
 /* Makes the names in dir (creations, renames, removals) durable. */

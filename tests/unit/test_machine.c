@@ -161,9 +161,15 @@ static void teardown(void) {
         nftw(dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
 }
 
+static void wait_request(struct job *j, unsigned finished_before);
+
+/* job_run saves the new job; its first request leaves only after the
+ * loop has run the group commit's folder fsync (commit.h). */
 static struct job *new_job(const char *id) {
         struct job *j = job_new(id, &promo, 0);
+        unsigned f = n_finished;
         job_run(j, &eng_);
+        wait_request(j, f);
         return j;
 }
 
@@ -190,7 +196,9 @@ static struct job *restart(struct job *j, void (*edit)(struct job *)) {
         j = load(id);
         if (edit)
                 edit(j);
+        unsigned f = n_finished;
         job_run(j, &eng_);
+        wait_request(j, f);
         return j;
 }
 
@@ -538,6 +546,9 @@ START_TEST(approval_gate) {
         ck_assert_int_eq(job_approve(j, &operator_, &err), -EBUSY);    /* not awaiting any more */
         ck_assert_ptr_nonnull(strstr(err, "not awaiting approval"));
         free(err);
+        /* the import's request waits for the folder fsync (commit.h) */
+        ck_assert_ptr_null(pending_of(j));
+        wait_request(j, n_finished);
         drive_to(j, JOB_IMPORT_POLL);
         reply(j, 200, IMPORT_CLEAN);
         assert_ended(j, JOB_SUCCEEDED, NULL);
@@ -1016,6 +1027,45 @@ END_TEST
 
 /* ---- the target lock ------------------------------------------------------------- */
 
+/* Group commit (commit.h): a save replaces the file at once, but the
+ * state's request leaves only after the folder fsync, which the saves of
+ * one pass through the loop share. */
+START_TEST(group_commit_sends_after_the_folder_fsync) {
+        struct job *a = job_new("nightly-1", &promo, 0), *b = job_new("weekly-1", &promo, 0), *k;
+        unsigned long batches = eng_.commit.batches;
+
+        job_run(a, &eng_);
+        job_run(b, &eng_);
+        /* both files are in place, neither request is out yet */
+        k = load("nightly-1");
+        ck_assert_int_eq(k->state, JOB_EXPORT);
+        job_free(k);
+        ck_assert_ptr_null(pending_of(a));
+        ck_assert_ptr_null(pending_of(b));
+        ck_assert_uint_eq(eng_.commit.n, 2);
+        wait_request(a, n_finished);
+        ck_assert_ptr_nonnull(pending_of(a));
+        ck_assert_ptr_nonnull(pending_of(b));
+        ck_assert_uint_eq(eng_.commit.batches, batches + 1);      /* one fsync for both */
+        ck_assert_uint_eq(eng_.commit.n, 0);
+        job_suspend(b);
+        job_free(b);
+        /* a job that stops while it waits leaves the batch: not told */
+        reply(a, 200, CREATED(ID_EXPORT));
+        ck_assert_int_eq(a->state, JOB_EXPORT_POLL);
+        b = job_new("weekly-2", &promo, 0);
+        job_run(b, &eng_);
+        ck_assert_uint_eq(eng_.commit.n, 1);
+        job_suspend(b);
+        ck_assert_uint_eq(eng_.commit.n, 0);
+        job_free(b);
+        for (int i = 0; i < 5; i++)
+                ck_assert_int_ge(sd_event_run(ev, 0), 0);
+        job_suspend(a);
+        job_free(a);
+}
+END_TEST
+
 START_TEST(one_job_per_target_in_the_locked_steps) {
         struct job *a = new_job("nightly-1"), *b = new_job("other-1");
 
@@ -1048,6 +1098,7 @@ int main(void) {
         tcase_add_test(tc, table_is_consistent);
         tcase_add_test(tc, data_columns);
         tcase_add_test(tc, happy_path_with_every_poll_again);
+        tcase_add_test(tc, group_commit_sends_after_the_folder_fsync);
         tcase_add_test(tc, dry_run_mode_stops_before_the_import);
         tcase_add_test(tc, approval_gate);
         tcase_add_test(tc, approval_reject_and_expire);
