@@ -61,13 +61,15 @@ lab_boot
 # ---- fixtures, then the file system before the install ------------------------
 lab_config
 # the places a package, its scripts or its daemon could leave something
-# (not the logs and caches, which Debian keeps after a purge, nor
-# PackageKit's record of apt's transactions)
+# (not the logs and caches, which Debian keeps after a purge, nor what
+# apt's own helpers record of its transactions: PackageKit's, and
+# apt-listchanges' database, made at the first apt run of a standard root)
 snapshot() {
         in_lab find /etc /var /home /srv /opt /usr/local /usr/lib/systemd /lib/systemd \
                 /usr/lib/sysusers.d /usr/share/doc /usr/share/man /usr/share/lintian /usr/sbin /usr/bin \
                 \( -path /var/log -o -path /var/cache -o -path /var/tmp -o -path /var/lib/apt/lists \
-                   -o -path /var/lib/PackageKit \) -prune -o -print | LC_ALL=C sort
+                   -o -path /var/lib/PackageKit -o -path /var/lib/apt/listchanges.db \) -prune -o -print |
+                LC_ALL=C sort
 }
 # This machine's root (the container's lower layer) comes from a Docker
 # image: its /usr/sbin/policy-rc.d forbids every service start and stop by
