@@ -11,4 +11,4 @@ cd "$(dirname "$0")/../.." || exit 1
 command -v strace > /dev/null || { echo "SKIP: strace not installed"; exit 77; }
 SEED=${CAMPAIGN_SEED:-$(date -u +%Y%m%d)} FLAGS=${CAMPAIGN_FLAGS:-}
 echo "# crash campaign ${FLAGS:+($FLAGS) }seed $SEED (replay: tests/crash-campaign.sh $FLAGS${FLAGS:+ }-s $SEED -n ${CAMPAIGN_KILLS:-25} -b $BUILD)"
-exec bash tests/crash-campaign.sh $FLAGS -n "${CAMPAIGN_KILLS:-25}" -t "${CAMPAIGN_SECONDS:-45}" -s "$SEED" -b "$BUILD"
+exec bash tests/crash-campaign.sh $FLAGS -n "${CAMPAIGN_KILLS:-25}" -t "${CAMPAIGN_SECONDS:-30}" -s "$SEED" -b "$BUILD"

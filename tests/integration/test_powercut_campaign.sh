@@ -4,4 +4,4 @@
 # what was synced survives, or a random prefix-closed part of the rest),
 # every invariant checked on what survived.  `make powercut-campaign
 # N=1000` runs the long one.
-CAMPAIGN_FLAGS=-p CAMPAIGN_SECONDS=${CAMPAIGN_SECONDS:-45} exec bash "$(dirname "$0")/test_crash_campaign.sh" "$@"
+CAMPAIGN_FLAGS=-p CAMPAIGN_SECONDS=${CAMPAIGN_SECONDS:-30} exec bash "$(dirname "$0")/test_crash_campaign.sh" "$@"
