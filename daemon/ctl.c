@@ -1050,34 +1050,47 @@ static int cmd_run(const struct config *c, char **args, size_t n_args) {
         return wait_job(c, id);
 }
 
-static int cmd_cancel(const struct config *c, char **args, size_t n_args) {
-        const char *id = args[0], *rest;
-        _cleanup_free_ char *req = NULL, *answer = NULL;
+/* Sends "VERB ID[ REST]" about one job and judges the daemon's answer;
+ * *ret_rest points into *ret_answer (the caller frees it). */
+static int ask_about_job(const struct config *c, const char *verb, const char *id, const char *rest,
+                         const char *hint, char **ret_answer, const char **ret_rest) {
+        _cleanup_free_ char *req = NULL;
         int r;
 
         if (!store_id_valid(id)) {
                 errorf("'%s' is not a job id (see dev2prodctl jobs)", id);
                 return CTL_USAGE;
         }
-        req = xasprintf("cancel %s", id);
-        r = ask_daemon(c, req, "start it with systemctl start dev2prodd (an unfinished job resumes then, and "
-                       "can be cancelled)", &answer);
+        req = rest ? xasprintf("%s %s %s", verb, id, rest) : xasprintf("%s %s", verb, id);
+        r = ask_daemon(c, req, hint, ret_answer);
         if (r != CTL_OK)
                 return r;
-        r = judge_answer(answer, &rest);
+        return judge_answer(*ret_answer, ret_rest);
+}
+
+/* {"K1": V1, "K2": V2} on stdout. */
+static int print_json_pair(const char *k1, const char *v1, const char *k2, const char *v2) {
+        yajl_gen g = jgen_new();
+        int k = j_ok(yajl_gen_map_open(g));
+        if (k >= 0)
+                k = json_kv_str(g, k1, v1);
+        if (k >= 0)
+                k = json_kv_str(g, k2, v2);
+        if (k >= 0)
+                k = j_ok(yajl_gen_map_close(g));
+        return jgen_finish(g, k);
+}
+
+static int cmd_cancel(const struct config *c, char **args, size_t n_args) {
+        const char *id = args[0], *rest;
+        _cleanup_free_ char *answer = NULL;
+        int r = ask_about_job(c, "cancel", id, NULL, "start it with systemctl start dev2prodd (an unfinished job "
+                              "resumes then, and can be cancelled)", &answer, &rest);
+
         if (r != CTL_OK)
                 return r;
-        if (arg_json) {
-                yajl_gen g = jgen_new();
-                int k = j_ok(yajl_gen_map_open(g));
-                if (k >= 0)
-                        k = json_kv_str(g, "id", id);
-                if (k >= 0)
-                        k = json_kv_str(g, "state", "cancelled");
-                if (k >= 0)
-                        k = j_ok(yajl_gen_map_close(g));
-                return jgen_finish(g, k);
-        }
+        if (arg_json)
+                return print_json_pair("id", id, "state", "cancelled");
         printf("cancelled %s\n", id);
         return CTL_OK;
 }
@@ -1088,31 +1101,14 @@ static int cmd_cancel(const struct config *c, char **args, size_t n_args) {
  * who asked (the socket's peer), so nothing here says who one is. */
 static int decide(const struct config *c, const char *verb, const char *id, const char *rest, const char *done) {
         const char *ans;
-        _cleanup_free_ char *req = NULL, *answer = NULL;
-        int r;
+        _cleanup_free_ char *answer = NULL;
+        int r = ask_about_job(c, verb, id, rest, "start it with systemctl start dev2prodd (an unfinished job "
+                              "resumes then)", &answer, &ans);
 
-        if (!store_id_valid(id)) {
-                errorf("'%s' is not a job id (see dev2prodctl jobs)", id);
-                return CTL_USAGE;
-        }
-        req = rest ? xasprintf("%s %s %s", verb, id, rest) : xasprintf("%s %s", verb, id);
-        r = ask_daemon(c, req, "start it with systemctl start dev2prodd (an unfinished job resumes then)", &answer);
         if (r != CTL_OK)
                 return r;
-        r = judge_answer(answer, &ans);
-        if (r != CTL_OK)
-                return r;
-        if (arg_json) {
-                yajl_gen g = jgen_new();
-                int k = j_ok(yajl_gen_map_open(g));
-                if (k >= 0)
-                        k = json_kv_str(g, "id", ans);
-                if (k >= 0)
-                        k = json_kv_str(g, "done", done);
-                if (k >= 0)
-                        k = j_ok(yajl_gen_map_close(g));
-                return jgen_finish(g, k);
-        }
+        if (arg_json)
+                return print_json_pair("id", ans, "done", done);
         if (streq(ans, id))
                 printf("%s %s\n", done, id);
         else
