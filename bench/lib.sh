@@ -9,7 +9,7 @@ set -u
 BUILD=${BUILD:-build}
 BUILD=$(cd "$BUILD" && pwd)
 BENCH=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-D2P="$BUILD/dev2prodd"
+D2P="${BENCH_DAEMON:-$BUILD/dev2prodd}"     # BENCH_DAEMON: another build, as a yardstick (run.sh)
 MOCK="$BUILD/mock-dev2prod"
 STAMP="$BUILD/bench/notify-stamp"
 W=$(mktemp -d "${BENCH_TMP:-/var/tmp}/d2p-bench.XXXXXX")

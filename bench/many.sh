@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmark 2 — many promotions: MANY_PROMOTIONS (1,000) promotions over 100
-# tenants, all due at once (an hourly schedule whose last due time is an hour
-# old: the catch-up starts them all), against a mock that answers
+# tenants, all due at once (a yearly schedule whose due time this year was
+# missed: the catch-up starts them all), against a mock that answers
 # IN_PROGRESS 3 times per operation, 4 KiB packages, poll_interval 100ms.
 # One daemon process does them all with max_parallel MANY_PARALLEL (16);
 # then bench/reference-promote.sh does the same promotions under
@@ -16,6 +16,7 @@ NT=${MANY_TENANTS:-100}
 P=${MANY_PARALLEL:-16}
 POLLS=${MANY_POLLS:-3}
 SIZE=${MANY_SIZE:-4096}
+KEY=${MANY_KEY:-many_daemon}    # the RESULT keys' prefix (run.sh names the yardstick's runs apart)
 
 tenant_args=()
 for ((t = 0; t < NT; t++)); do
@@ -37,18 +38,21 @@ job_times() {
 }
 
 run_daemon() {
-        local state="$W/state" cfg="$W/many.yaml" threads=1 th start_us end ok now
+        local state="$W/state" cfg="$W/many.yaml" threads=1 th start_us end ok
         rm -rf "$state" "$W/t0"; mkdir -p "$state"
         mock_start "${tenant_args[@]}" --polls "$POLLS" --package-size "$SIZE"
         daemon_config "$cfg" "$state" "$P" 100ms
         {
                 tenants_yaml "$NT"
                 echo "promotions:"
-                pairs "$N" | awk '{ printf "  - { name: p%04d, package: \"%d\", from: t%d, to: t%d, schedule: \"0 * * * *\", timezone: UTC }\n", $1, 50000 + $1, $2, $3 }'
+                pairs "$N" | awk '{ printf "  - { name: p%04d, package: \"%d\", from: t%d, to: t%d, schedule: \"0 0 1 1 *\", timezone: UTC }\n", $1, 50000 + $1, $2, $3 }'
         } >> "$cfg"
-        # every promotion last ran an hour ago: all are due now (catch-up)
-        now=$(date +%s)
-        awk -v n="$N" -v t=$((now - 3600)) 'BEGIN { printf "{\"format\": 1, \"last_due\": {";
+        # every promotion last ran the day before this year's due time
+        # (1 January, 00:00 UTC): all are due at once (catch-up), and none
+        # comes due again during the run (an hourly schedule did, when a
+        # run crossed the top of the hour: 1,000 more jobs)
+        local jan1; jan1=$(date -u -d "$(date -u +%Y)-01-01 00:00:00" +%s)
+        awk -v n="$N" -v t=$((jan1 - 86400)) 'BEGIN { printf "{\"format\": 1, \"last_due\": {";
                 for (i = 0; i < n; i++) printf "%s\"p%04d\": %d", i ? ", " : "", i, t; print "}}" }' > "$state/schedule.json"
 
         if [ -z "$NS_PID" ] && [ -x "$STAMP" ]; then
@@ -86,7 +90,7 @@ run_daemon() {
         read -r saves batches < <(sed -n 's/.*group commit: \([0-9]*\) job saves shared \([0-9]*\) fsyncs.*/\1 \2/p' "$W/many-daemon.log")
         if [ -n "${saves:-}" ]; then
                 say "daemon: $saves job saves shared $batches folder fsyncs"
-                result many_daemon_dir_fsyncs_per_save "$(awk -v s="$saves" -v b="$batches" 'BEGIN { printf "%.3f", b / s }')"
+                result "${KEY}"_dir_fsyncs_per_save "$(awk -v s="$saves" -v b="$batches" 'BEGIN { printf "%.3f", b / s }')"
         fi
         ${BENCH_DETACH:+eval "$BENCH_DETACH"}
         mock_stop
@@ -103,17 +107,17 @@ run_daemon() {
         overlap=$(sort -k1,1n -k2,2n "$W/events" | awk '{ c += $2; if (c > m) m = c } END { print m }')
         [ "$jobs" = "$N" ] || die "$jobs job files say succeeded, not $N"
         say "daemon: $N promotions done $last ms after start (first job started at $first ms), CPU $((cpu / 1000)) ms, VmHWM $hwm kB, threads $threads, at most $overlap jobs at once (max_parallel $P)"
-        result many_daemon_wall_ms "$last"
+        result "${KEY}"_wall_ms "$last"
         # throughput: from the first job's start to the last one's end
-        result many_daemon_jobs_per_sec "$(awk -v n="$N" -v a="$first" -v b="$last" 'BEGIN { printf "%.2f", n * 1000 / (b - a) }')"
-        result many_daemon_first_start_ms "$first"
+        result "${KEY}"_jobs_per_sec "$(awk -v n="$N" -v a="$first" -v b="$last" 'BEGIN { printf "%.2f", n * 1000 / (b - a) }')"
+        result "${KEY}"_first_start_ms "$first"
         local ready
         ready=$(awk -v t0="$start_us" '/ READY=1/ { printf "%d", ($1 - t0) / 1000; exit }' "$W/notify.log" 2>/dev/null)
-        [ -n "$ready" ] && result many_daemon_ready_ms "$ready"
-        result many_daemon_cpu_ms_per_promo "$(awk -v c="$cpu" -v n="$N" 'BEGIN { printf "%.3f", c / 1000 / n }')"
-        result many_daemon_hwm_kb "$hwm"
-        result many_daemon_threads "$threads"
-        result many_daemon_overlap "$overlap"
+        [ -n "$ready" ] && result "${KEY}"_ready_ms "$ready"
+        result "${KEY}"_cpu_ms_per_promo "$(awk -v c="$cpu" -v n="$N" 'BEGIN { printf "%.3f", c / 1000 / n }')"
+        result "${KEY}"_hwm_kb "$hwm"
+        result "${KEY}"_threads "$threads"
+        result "${KEY}"_overlap "$overlap"
         result many_max_parallel "$P"
 }
 

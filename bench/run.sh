@@ -10,6 +10,10 @@
 #                    promotions (32 otherwise)
 #   BENCH_ONLY="transfer many idle saves startup"   a subset
 #   BENCH_TMP=DIR    where the work folders go (default /var/tmp: on disk)
+#   BENCH_BEFORE=REV the daemon before group commit (default deaa944), built
+#                    from this clone's git history into $BUILD/bench/, runs
+#                    the 1,000 promotions alternating with this one, as
+#                    their yardstick; BENCH_BEFORE= (empty) leaves it out
 # Writes $BUILD/bench/results.txt (every RESULT line of every run) and
 # $BUILD/bench/table.md (the table).  Never fails on a number; fails when a
 # benchmark could not do its work.
@@ -57,8 +61,38 @@ if want transfer; then
         step transfer-64MiB bash bench/transfer.sh $((64 * 1024 * 1024)) "$RUNS" 64MiB
         step transfer-1GiB bash bench/transfer.sh $((1024 * 1024 * 1024)) "$RUNS" 1GiB
 fi
+# build_before REV: the daemon of that revision, built from git archive in
+# $OUT/before-REV (kept between runs); prints its path, or fails quietly
+build_before() {
+        local rev=$1 dir="$OUT/before-$1"
+        [ -x "$dir/build/dev2prodd" ] && { echo "$dir/build/dev2prodd"; return 0; }
+        command -v git > /dev/null && git rev-parse -q --verify "$rev^{commit}" > /dev/null 2>&1 || return 1
+        rm -rf "$dir" && mkdir -p "$dir/src" &&
+                git archive "$rev" | tar -x -C "$dir/src" &&
+                make -s -C "$dir/src" BUILD="$dir/build" "$dir/build/dev2prodd" > "$dir/make.log" 2>&1 &&
+                echo "$dir/build/dev2prodd"
+}
 if want many; then
-        for ((i = 1; i <= MANY_RUNS; i++)); do step "many-daemon-$i" bash bench/many.sh daemon; done
+        BEFORE=${BENCH_BEFORE-deaa944} BEFORE_D2P=
+        if [ -n "$BEFORE" ]; then
+                BEFORE_D2P=$(build_before "$BEFORE") ||
+                        echo "== (no daemon from before group commit: revision $BEFORE cannot be built from this clone; see $OUT/before-$BEFORE/make.log)"
+        fi
+        for ((i = 1; i <= MANY_RUNS; i++)); do
+                if [ -n "$BEFORE_D2P" ]; then
+                        step "many-before-$i" env BENCH_DAEMON="$BEFORE_D2P" MANY_KEY=many_before bash bench/many.sh daemon
+                        echo "many_before_commit $BEFORE" >> "$RES"
+                fi
+                step "many-daemon-$i" bash bench/many.sh daemon
+        done
+        # the same without polls (the mock answers at once): bound by the
+        # saves and the CPU, not by poll_interval, so it shows what group
+        # commit changes in throughput; $RUNS pairs, before and after
+        for ((i = 1; i <= RUNS; i++)); do
+                [ -n "$BEFORE_D2P" ] &&
+                        step "many-nopoll-before-$i" env BENCH_DAEMON="$BEFORE_D2P" MANY_POLLS=0 MANY_KEY=nopoll_before bash bench/many.sh daemon
+                step "many-nopoll-daemon-$i" env MANY_POLLS=0 MANY_KEY=nopoll_daemon bash bench/many.sh daemon
+        done
         step many-reference bash bench/many.sh reference
 fi
 want idle && step idle bash bench/idle.sh "$RUNS" "$WINDOW"

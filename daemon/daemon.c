@@ -90,6 +90,7 @@ static void add_slot(struct daemon *d, struct job *j) {
 /* Jobs are freed here, outside the job code that reported the end. */
 static int on_reap(sd_event_source *s, void *userdata) {
         struct daemon *d = userdata;
+        bool ended = false;
         for (size_t i = 0; i < d->n_slots;) {
                 if (!d->slots[i].done) {
                         i++;
@@ -98,7 +99,10 @@ static int on_reap(sd_event_source *s, void *userdata) {
                 if (!deliver_release(d->deliver, d->slots[i].job))
                         job_free(d->slots[i].job);
                 d->slots[i] = d->slots[--d->n_slots];
+                ended = true;
         }
+        if (ended)      /* a chained job may have waited for this one */
+                deliver_retry_waiting(d->deliver);
         start_more(d);
         settle_queue(d);
         update_status(d);
@@ -255,8 +259,10 @@ static int create_chained(void *userdata, const struct promotion *p, const char 
         struct job *j;
         int r;
 
-        if (d->scanning || slot_of_promotion(d, p->name) || held_by(d, p->name))
-                return -EBUSY;          /* it queues behind the active one (or the scan) */
+        if (d->scanning)
+                return -EAGAIN;         /* an unfinished job of p may not be known yet */
+        if (slot_of_promotion(d, p->name) || held_by(d, p->name))
+                return -EBUSY;          /* it queues behind the active one */
         if (access(path, F_OK) == 0)
                 return -EEXIST;
         j = job_new(id, p, now_realtime_usec());
@@ -615,6 +621,7 @@ static void scan_done(struct daemon *d) {
         sd_event_source_set_enabled(d->scan_source, SD_EVENT_OFF);
         if (d->n_resumed)
                 log_notice("resuming %zu unfinished job(s)", d->n_resumed);
+        deliver_retry_waiting(d->deliver);
         start_more(d);
         if (d->queue_in_file)           /* the queue as it is now (started, or dropped) */
                 (void) save_schedule(d);

@@ -18,6 +18,7 @@
 #include "store.h"
 
 #define DELIVER_RETRY_BASE_USEC (2 * USEC_PER_SEC)
+#define DELIVER_WAIT_USEC (5 * 60 * USEC_PER_SEC)
 #define WEBHOOK_TIMEOUT_USEC (30 * USEC_PER_SEC)
 #define EXEC_KILL_GRACE_USEC (5 * USEC_PER_SEC)
 #define EXEC_STDERR_MAX 4096
@@ -415,11 +416,21 @@ static void run_chain(struct deliver *d, struct job *j, size_t idx) {
         if (r >= 0)
                 log_full(LOG_NOTICE, 0, &c, NULL, "%s succeeded: chained job %s of %s created", j->id, f->job_id,
                          p->name);
-        if (r == -EBUSY) {
-                /* waiting for the promotion's active job is not a failure */
-                f->next_usec = now_realtime_usec() + DELIVER_RETRY_BASE_USEC;
+        if (r == -EBUSY || r == -EAGAIN) {
+                /* waiting for the promotion's active job (or for the scan
+                 * after start-up) is not a failure; the daemon calls
+                 * deliver_retry_waiting() when a job or the scan ends (no
+                 * wake-up every few seconds meanwhile).  The late try is
+                 * for what ends without a job's end: a held job file moved
+                 * away by an operator. */
+                if (!f->waiting && r == -EBUSY)
+                        log_full(LOG_INFO, 0, &c, NULL, "%s succeeded: chained job %s of %s waits until that "
+                                 "promotion's active job ends", j->id, f->job_id, p->name);
+                f->waiting = true;
+                f->next_usec = now_realtime_usec() + DELIVER_WAIT_USEC;
                 return;
         }
+        f->waiting = false;
         _cleanup_free_ char *why = r < 0 ? xasprintf("cannot create job %s: %s", f->job_id, strerror(-r)) : NULL;
         settle(d, j, idx, r >= 0, why);
 }
@@ -524,6 +535,21 @@ void deliver_job(struct deliver *d, struct job *j) {
                 d->v[d->n++] = (struct tracked) { .job = j };
         }
         kick(d);
+}
+
+void deliver_retry_waiting(struct deliver *d) {
+        bool any = false;
+        for (size_t t = 0; d && t < d->n; t++) {
+                struct job *j = d->v[t].job;
+                for (size_t i = 0; i < j->n_followups; i++)
+                        if (j->followups[i].waiting && j->followups[i].status == FOLLOWUP_PENDING) {
+                                /* still waiting (logged once) until it is made */
+                                j->followups[i].next_usec = 0;
+                                any = true;
+                        }
+        }
+        if (any)
+                kick(d);
 }
 
 struct job *deliver_find(struct deliver *d, const char *id) {

@@ -14,8 +14,9 @@
 
 /* Creates the job `id` of promotion p, triggered by upstream job
  * `upstream`, and saves it before returning 0.  -EEXIST: a file of that
- * id exists; -EBUSY: p has an active or held job, try later; other
- * negative errno: try later. */
+ * id exists; -EBUSY: p has an active or held job, -EAGAIN: the job
+ * folder is still being read after start-up, both tried again by
+ * deliver_retry_waiting(); other negative errno: try later. */
 typedef int (*deliver_create_fn)(void *userdata, const struct promotion *p, const char *id, const char *upstream);
 
 struct deliver;
@@ -27,6 +28,9 @@ int deliver_new(struct engine *e, deliver_create_fn create, void *userdata, stru
 void deliver_free(struct deliver *d);
 /* j's state was saved: carry out its pending follow-ups, if any. */
 void deliver_job(struct deliver *d, struct job *j);
+/* A job ended, or the scan of the jobs folder did: the chained jobs that
+ * were waiting for their promotion's active job are tried now. */
+void deliver_retry_waiting(struct deliver *d);
 /* The job with this id that the deliverer holds (its follow-ups are not
  * done yet), or NULL.  Whoever changes a finished job (dev2prodctl resolve)
  * changes this one rather than a copy read from its file: the deliverer

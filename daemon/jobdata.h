@@ -72,6 +72,7 @@ struct followup {
         unsigned attempts;
         uint64_t created_usec, next_usec, done_usec;   /* realtime; next_usec: not before */
         char *last_error;       /* why the last attempt failed (never the webhook URL) */
+        bool waiting;           /* chain, not saved: its promotion had an active job (deliver.c) */
 };
 struct job;
 const char *followup_kind_to_string(enum followup_kind k);

@@ -298,6 +298,17 @@ void metrics_configure(struct metrics *m, const struct config *c, uint64_t now_u
         qsort(m->promos, m->n_promos, sizeof *m->promos, promo_cmp);
 
         if (!streq_ptr(m->file, c->metrics_file)) {
+                /* The file a reload moves away from (or drops) would be
+                 * exported as it is for ever: last success times frozen,
+                 * gauges stuck, alerts silenced.  It was ours (only a
+                 * reload changes an m->file already set), so it goes. */
+                if (m->file && unlink(m->file) < 0 && errno != ENOENT)
+                        log_warning_errno(-errno, "metrics_file moved to %s: cannot remove the old %s (%m); "
+                                          "remove it by hand, or node_exporter serves its stale values",
+                                          c->metrics_file ?: "(none)", m->file);
+                else if (m->file)
+                        log_info("metrics_file moved to %s: removed the old %s", c->metrics_file ?: "(none)",
+                                 m->file);
                 free(m->file);
                 m->file = xstrdup(c->metrics_file);
                 m->file_log = (struct once) {};

@@ -70,16 +70,20 @@ int scheduler_load(struct scheduler *s, const char *state_directory, char **ret_
         for (size_t i = 0; i < p->u.object.len; i++)
                 if (YAJL_IS_INTEGER(p->u.object.values[i]))
                         add(s, p->u.object.keys[i], (time_t) YAJL_GET_INTEGER(p->u.object.values[i]));
-        /* "queued": {promotion: {"due": T, "folded": N}}, absent in files
-         * of older versions and when no job waits unsaved */
+        /* "queued": {promotion: {"due": T, "folded": N, "last_due": L}},
+         * absent in files of older versions and when no job waits unsaved;
+         * L is the true last handled due time (see scheduler_save) */
         p = json_get(o, "queued");
         for (size_t i = 0; YAJL_IS_OBJECT(p) && i < p->u.object.len; i++) {
-                yajl_val due = json_get(p->u.object.values[i], "due"), n = json_get(p->u.object.values[i], "folded");
+                yajl_val q = p->u.object.values[i];
+                yajl_val due = json_get(q, "due"), n = json_get(q, "folded"), last = json_get(q, "last_due");
                 struct sched_entry *e = find(s, p->u.object.keys[i]);
                 if (e && YAJL_IS_INTEGER(due) && YAJL_GET_INTEGER(due) > 0) {
                         e->queued_due = (time_t) YAJL_GET_INTEGER(due);
                         e->queued_folded = YAJL_IS_INTEGER(n) && YAJL_GET_INTEGER(n) > 0 ?
                                            (unsigned) MIN(YAJL_GET_INTEGER(n), (long long) UINT_MAX) : 1;
+                        e->last_due = MAX(e->last_due, YAJL_IS_INTEGER(last) ? (time_t) YAJL_GET_INTEGER(last)
+                                                                            : e->queued_due);
                 }
         }
         yajl_tree_free(o);
@@ -96,11 +100,21 @@ static int write_queued(yajl_gen g, const struct scheduler *s) {
                 json_str(g, s->v[i].promotion);
                 yajl_gen_map_open(g);
                 json_kv_int(g, "due", (long long) s->v[i].queued_due);
-                r = json_kv_int(g, "folded", (long long) s->v[i].queued_folded);
+                json_kv_int(g, "folded", (long long) s->v[i].queued_folded);
+                r = json_kv_int(g, "last_due", (long long) s->v[i].last_due);
                 yajl_gen_map_close(g);
         }
         yajl_gen_map_close(g);
         return r;
+}
+
+/* What "last_due" says of a promotion.  For one whose job is queued and
+ * not saved yet, the second before its due time: a version older than
+ * "queued" (a downgrade) reads only "last_due", and then finds that due
+ * time still to come and runs it (or the latest missed after it, as its
+ * catch-up does) instead of losing it.  The true value is in "queued". */
+static long long last_due_for_older(const struct sched_entry *e) {
+        return (long long) (e->queued_due ? MIN(e->last_due, e->queued_due - 1) : e->last_due);
 }
 
 int scheduler_save(const struct scheduler *s) {
@@ -115,7 +129,7 @@ int scheduler_save(const struct scheduler *s) {
         json_str(g, "last_due");
         yajl_gen_map_open(g);
         for (size_t i = 0; i < s->n && r >= 0; i++)
-                r = json_kv_int(g, s->v[i].promotion, (long long) s->v[i].last_due);
+                r = json_kv_int(g, s->v[i].promotion, last_due_for_older(&s->v[i]));
         yajl_gen_map_close(g);
         for (size_t i = 0; i < s->n && r >= 0; i++)
                 if (s->v[i].queued_due) {

@@ -130,5 +130,29 @@ check "one to-prod job for the upstream success" test "$(echo "$p3" | wc -w)" = 
 check "it succeeds" wait_state "$p3" succeeded 30
 sleep 1
 check "still exactly one" test "$(down_of "$u3" | wc -w)" = 1
+
+echo "# a chained job waits for its promotion's active job, and is made when that one ends"
+sed -i 's/^    mode: dry-run$/    approval: required/' "$CONFIG"   # audit's job now stays active until an answer
+n_reloads=$(grep -c "configuration reloaded" "$T/daemon.log")
+reloaded_again() { for _ in $(seq 100); do [ "$(grep -c "configuration reloaded" "$T/daemon.log")" -gt "$n_reloads" ] && return 0; sleep 0.1; done; return 1; }
+kill -HUP "$D_PID"
+check "reloaded" reloaded_again
+"$CTL" --config "$CONFIG" run audit > "$T/run.out" 2>&1
+a4=$(grep -o 'audit-[0-9TZ-]*' "$T/run.out" | head -1)
+check "an audit job is active (awaiting approval)" wait_state "$a4" awaiting-approval 30
+"$CTL" --config "$CONFIG" run to-prod --wait > "$T/run.out" 2>&1
+p4=$(grep -o 'to-prod-[0-9TZ-]*' "$T/run.out" | head -1)
+check "to-prod succeeded" test "$(job_state_of "$p4")" = succeeded
+check "the chained job's wait is logged" wait_for "$T/daemon.log" "$p4 succeeded: chained job .* of audit waits until"
+sleep 3
+check "no audit job for $p4 while $a4 is active" test -z "$(down_of "$p4")"
+check "the wait is logged once (no polling)" test "$(grep -c "$p4 succeeded: chained job .* of audit waits" "$T/daemon.log")" = 1
+check "reject $a4" "$CTL" --config "$CONFIG" reject "$a4"
+a5=$(wait_down "$p4")
+check "the chained audit job is made once $a4 has ended" test -n "$a5"
+check "it was made after $a4 ended" test "$(started "$a5")" -ge "$(ended "$a4")"
+check "it waits for approval in turn" wait_state "$a5" awaiting-approval 30
+check "approve $a5" "$CTL" --config "$CONFIG" approve "$a5"
+check "it succeeds" wait_state "$a5" succeeded 30
 daemon_stop
 finish

@@ -230,6 +230,23 @@ check "that it works again is logged" wait_for "$T/daemon.log" "$PROM written ag
 check "it holds the three jobs since the restart" \
         wait_value 'dev2prodd_jobs_ended_total{promotion="nightly",result="succeeded"}' 3
 
+echo "# a reload that moves metrics_file removes the old file (node_exporter would serve it stale)"
+reload_to() {   # reload_to FILE: metrics_file set to FILE, the reload taken
+        local n; n=$(grep -c "configuration reloaded" "$T/daemon.log")
+        sed -i "s|^metrics_file: .*|metrics_file: $1|" "$CONFIG"
+        kill -HUP "$D_PID"
+        for _ in $(seq 100); do [ "$(grep -c "configuration reloaded" "$T/daemon.log")" -gt "$n" ] && return 0; sleep 0.1; done
+        return 1
+}
+MOVED="$TEXTDIR/moved.prom"
+check "reload with metrics_file moved" reload_to "$MOVED"
+check "the new file is written" wait_for "$MOVED" dev2prodd_start_time_seconds
+check "the old one is gone" test ! -e "$PROM"
+check "the removal is logged" wait_for "$T/daemon.log" "metrics_file moved to $MOVED: removed the old $PROM"
+check "reload with it moved back" reload_to "$PROM"
+check "written there again" wait_for "$PROM" dev2prodd_start_time_seconds
+check "and the other one is gone" test ! -e "$MOVED"
+
 daemon_stop
 
 echo "# --once writes it too, as a daemon that lived for one job"

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "cron.h"
+#include "json.h"
 #include "scheduler.h"
 
 static char dir[] = "/tmp/d2p-sched.XXXXXX";
@@ -380,6 +381,18 @@ START_TEST(queued_saved_and_reloaded) {
         ck_assert_int_eq(scheduler_find(&t, "a")->queued_due, 0);
         ck_assert_int_eq(scheduler_find(&t, "b")->queued_due, NOW - HOUR / 2);
         ck_assert_uint_eq(scheduler_find(&t, "b")->queued_folded, 5);
+        ck_assert_int_eq(scheduler_find(&t, "a")->last_due, scheduler_find(&s, "a")->last_due);
+        ck_assert_int_eq(scheduler_find(&t, "b")->last_due, scheduler_find(&s, "b")->last_due);
+        /* a version older than "queued" reads only "last_due": there, the
+         * queued due time must still be to come (a downgrade runs it) */
+        snprintf(path, sizeof path, "%s/schedule.json", dir);
+        ck_assert_int_eq(read_file_small(path, 65536, &text, &len), 0);
+        yajl_val o = json_parse(text, len, NULL, 0);
+        ck_assert_int_eq(YAJL_GET_INTEGER(json_get(json_get(o, "last_due"), "a")), scheduler_find(&s, "a")->last_due);
+        ck_assert_int_lt(YAJL_GET_INTEGER(json_get(json_get(o, "last_due"), "b")), NOW - HOUR / 2);
+        yajl_tree_free(o);
+        free(text);
+        text = NULL;
         scheduler_clear_queued(&t);
         ck_assert_int_eq(scheduler_save(&t), 0);
         snprintf(path, sizeof path, "%s/schedule.json", dir);
