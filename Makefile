@@ -16,6 +16,14 @@ LDFLAGS  ?=
 D2P_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter \
               -Wshadow -Wpointer-arith -Wformat=2 -fno-strict-aliasing \
               -Wmissing-prototypes -Wstrict-prototypes -Wmissing-declarations
+# The version is the Debian changelog's upstream part (0.1.0 of 0.1.0-1):
+# one place, so `dev2prodd --version`, the User-Agent and the metrics'
+# build_info say what the package says.  Objects depend on the changelog.
+VERSION := $(shell sed -n '1s/^dev2prodd (\([^)-]*\).*/\1/p' debian/changelog 2>/dev/null)
+ifeq ($(VERSION),)
+$(error cannot read the version from the first line of debian/changelog)
+endif
+D2P_CFLAGS += -DDEV2PROD_VERSION='"$(VERSION)"'
 ALL_CFLAGS = $(D2P_CFLAGS) $(CPPFLAGS) $(CFLAGS)
 # each object records the headers it includes (-MMD): a change to one
 # header rebuilds only the objects that use it
@@ -85,7 +93,7 @@ MAIN_SRCS := daemon/main.c daemon/ctl.c
 LIB_SRCS := $(filter-out $(MAIN_SRCS),$(SRCS))
 LIB_OBJS := $(patsubst daemon/%.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
 
-$(BUILD)/obj/%.o: daemon/%.c | $(BUILD)/.deps-build
+$(BUILD)/obj/%.o: daemon/%.c debian/changelog | $(BUILD)/.deps-build
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(DEP_FLAGS) $(PC_CFLAGS) -c -o $@ $<
 

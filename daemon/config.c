@@ -161,12 +161,6 @@ static bool valid_name(const char *s, size_t max) {
         return true;
 }
 
-static size_t name_hash(const char *s) {
-        uint64_t h = 14695981039346656037ULL;   /* FNV-1a */
-        for (; *s; s++)
-                h = (h ^ (unsigned char) *s) * 1099511628211ULL;
-        return (size_t) h;
-}
 
 static bool all_digits(const char *s) {
         if (!*s)
@@ -272,6 +266,9 @@ struct ctx {
          * one each would be 10,000 more small allocations */
         struct node **promo_vals;
         struct notify *notify;          /* top-level notify: */
+        /* the last timezone: found valid, so that 10,000 promotions in one
+         * zone open its file once, not 10,000 times */
+        char *valid_zone;
 };
 
 static void err_mark(struct ctx *x, yaml_mark_t m, const char *key, const char *fmt, ...) _printf_(4, 5);
@@ -1025,9 +1022,13 @@ static void h_timezone(struct ctx *x, const char *path, struct node *v, void *fi
         const char *s = get_string(x, path, v);
         if (!s)
                 return;
-        if (timezone_valid(s) < 0) {
+        if (!streq_ptr(s, x->valid_zone) && timezone_valid(s) < 0) {
                 err(x, v, path, "unknown time zone '%.64s' (use a zone such as Europe/Berlin or UTC)", s);
                 return;
+        }
+        if (!streq_ptr(s, x->valid_zone)) {
+                free(x->valid_zone);
+                x->valid_zone = xstrdup(s);
         }
         *(char **) field = xstrdup(s);
 }
@@ -1463,7 +1464,7 @@ static void cross_check(struct ctx *x) {
 
                 if (!pb->p.name)
                         continue;
-                for (size_t k = name_hash(pb->p.name) & (cap - 1);; k = (k + 1) & (cap - 1)) {
+                for (size_t k = str_hash(pb->p.name) & (cap - 1);; k = (k + 1) & (cap - 1)) {
                         size_t j = seen[k];
                         if (!j) {
                                 seen[k] = i + 1;
@@ -1500,7 +1501,7 @@ static void chain_check(struct ctx *x) {
                 const char *name = x->promos[i].p.name;
                 if (!name)
                         continue;
-                for (size_t k = name_hash(name) & (cap - 1);; k = (k + 1) & (cap - 1)) {
+                for (size_t k = str_hash(name) & (cap - 1);; k = (k + 1) & (cap - 1)) {
                         if (!tab[k]) {
                                 tab[k] = i + 1;
                                 break;
@@ -1533,7 +1534,7 @@ static void chain_check(struct ctx *x) {
                         err(x, after, p, "'%.64s' is this promotion itself", pb->p.after);
                         continue;
                 }
-                for (size_t k = name_hash(pb->p.after) & (cap - 1); tab[k]; k = (k + 1) & (cap - 1))
+                for (size_t k = str_hash(pb->p.after) & (cap - 1); tab[k]; k = (k + 1) & (cap - 1))
                         if (streq(x->promos[tab[k] - 1].p.name, pb->p.after)) {
                                 up[i] = tab[k];
                                 break;
@@ -1617,7 +1618,7 @@ static void tree_free(struct tree *t) {
 static struct anchor *anchor_slot(struct tree *t, const char *name) {
         size_t mask = t->cap_anchors - 1;
 
-        for (size_t k = name_hash(name) & mask;; k = (k + 1) & mask) {
+        for (size_t k = str_hash(name) & mask;; k = (k + 1) & mask) {
                 struct anchor *a = &t->anchors[k];
                 if (!a->name || streq(t->text.data + a->name - 1, name))
                         return a;
@@ -1936,6 +1937,7 @@ static void promotion_done(struct promotion *p) {
 }
 
 static void ctx_done(struct ctx *x) {
+        free(x->valid_zone);
         free(x->state_directory);
         free(x->control_socket);
         free(x->metrics_file);

@@ -26,6 +26,10 @@ struct slot {
          * jobs of other promotions from starting.  Approved, it counts
          * again at once (it does not wait for a slot: it was running). */
         bool parked;
+        /* created during the scan after start-up without looking for its
+         * file: looked for when the scan ends, before any job starts
+         * (create_job(), verify_created()) */
+        bool unverified;
 };
 
 struct daemon {
@@ -38,7 +42,10 @@ struct daemon {
         sd_event_source *prune_timer;   /* retention, see on_prune_timer() */
         unsigned prune_unreadable;      /* last count logged */
         struct slot *slots;
-        size_t n_slots;
+        size_t n_slots, cap_slots;
+        /* during a scheduler pass: the promotions with an active job (see
+         * schedule()); NULL otherwise */
+        struct strset *pass_busy;
         unsigned running;
         struct control *control;
         struct deliver *deliver;        /* follow-ups: notifications, chained jobs */
@@ -54,6 +61,10 @@ struct daemon {
         bool scanning;
         size_t n_resumed;
         bool queue_in_file;             /* schedule.json lists queued jobs (scheduler.h) */
+        /* on_due()'s lines before READY=1, written just after it (due_log()) */
+        struct early_line { int prio; char *text; } *early;
+        size_t n_early;
+        bool hold_log;
         char status[1024];              /* last STATUS= sent */
         uint64_t status_usec;           /* when (CLOCK_MONOTONIC) */
 };
@@ -82,9 +93,14 @@ static struct slot *slot_of_id(struct daemon *d, const char *id) {
 }
 
 static void add_slot(struct daemon *d, struct job *j) {
-        d->slots = xrealloc(d->slots, (d->n_slots + 1) * sizeof *d->slots);
+        if (d->n_slots == d->cap_slots) {       /* 1,000 due at once: not 1,000 copies */
+                d->cap_slots = d->cap_slots ? 2 * d->cap_slots : 16;
+                d->slots = xrealloc(d->slots, d->cap_slots * sizeof *d->slots);
+        }
         d->slots[d->n_slots++] = (struct slot) { .job = j };
         j->engine = &d->engine;
+        if (d->pass_busy)
+                strset_add(d->pass_busy, j->promotion);
 }
 
 /* Jobs are freed here, outside the job code that reported the end. */
@@ -196,6 +212,16 @@ static size_t queued(const struct daemon *d) {
         return n;
 }
 
+/* running + queued < max_parallel, counting no further than needed: with
+ * 1,000 jobs created in one pass, counting them all for each was O(n²) */
+static bool room_for_one(const struct daemon *d) {
+        size_t n = d->running;
+        for (size_t i = 0; i < d->n_slots && n < d->config->max_parallel; i++)
+                if (!d->slots[i].done && !d->slots[i].started)
+                        n++;
+        return n < d->config->max_parallel;
+}
+
 /* Running = started jobs that are not waiting for their target tenant
  * (engine_target_acquire); queued = those, and the jobs waiting for a slot
  * (max_parallel): both are waits an operator may want to see. */
@@ -226,12 +252,15 @@ static int create_job(struct daemon *d, const struct promotion *p, uint64_t due_
         _cleanup_free_ char *id = manual ? store_new_job_id(d->engine.jobs_dir, p->name, due_usec)
                                          : store_job_id_for(p->name, due_usec);
         _cleanup_free_ char *path = store_job_path(d->engine.jobs_dir, id);
-        bool starts_now = d->running + queued(d) < d->config->max_parallel;
+        bool starts_now = room_for_one(d);
         struct job *j;
         int r;
 
-        if (!manual && access(path, F_OK) == 0) {
-                /* made before a crash or by an earlier start: never twice */
+        /* Made before a crash or by an earlier start: never twice.  While
+         * the job folder is read after start-up (no job runs then), the
+         * look is left to the end of that scan: with 1,000 promotions due
+         * at once, an access() each held READY=1 back (issue 14). */
+        if (!manual && !d->scanning && access(path, F_OK) == 0) {
                 log_info("%s: the job for this due time exists already (%s)", p->name, id);
                 return -EEXIST;
         }
@@ -245,9 +274,32 @@ static int create_job(struct daemon *d, const struct promotion *p, uint64_t due_
                 return r;
         }
         add_slot(d, j);
+        d->slots[d->n_slots - 1].unverified = !manual && d->scanning;
         if (ret_id)
                 *ret_id = xstrdup(id);
         return 0;
+}
+
+/* The end of the scan, before any job starts: a scheduled job created
+ * meanwhile whose file exists was run already (create_job()). */
+static void verify_created(struct daemon *d) {
+        for (size_t i = 0; i < d->n_slots;) {
+                struct slot *s = &d->slots[i];
+                _cleanup_free_ char *path = NULL;
+                if (!s->unverified) {
+                        i++;
+                        continue;
+                }
+                s->unverified = false;
+                path = store_job_path(d->engine.jobs_dir, s->job->id);
+                if (s->started || s->job->on_disk || access(path, F_OK) < 0) {
+                        i++;
+                        continue;
+                }
+                log_info("%s: the job for this due time exists already (%s)", s->job->promotion, s->job->id);
+                job_free(s->job);
+                *s = d->slots[--d->n_slots];
+        }
 }
 
 /* The job of a chained promotion (after:), for deliver.c: saved before it
@@ -621,6 +673,7 @@ static void scan_done(struct daemon *d) {
         sd_event_source_set_enabled(d->scan_source, SD_EVENT_OFF);
         if (d->n_resumed)
                 log_notice("resuming %zu unfinished job(s)", d->n_resumed);
+        verify_created(d);
         deliver_retry_waiting(d->deliver);
         start_more(d);
         if (d->queue_in_file)           /* the queue as it is now (started, or dropped) */
@@ -648,6 +701,37 @@ static int resume_step(sd_event_source *s, void *userdata) {
 
 /* ---- schedule ------------------------------------------------------------ */
 
+/* on_due()'s lines: before READY=1 they are kept and written just after
+ * it (flush_early_log()).  With 1,000 promotions due at once, a line each
+ * (a write(2), or a message to the journal) was half of what READY=1
+ * waited for beyond an idle start (issue 14).  What READY=1 promises does
+ * not depend on them: the due times are in schedule.json. */
+_printf_(3, 4)
+static void due_log(struct daemon *d, int prio, const char *fmt, ...) {
+        va_list ap;
+        va_start(ap, fmt);
+        char *text = xvasprintf(fmt, ap);
+        va_end(ap);
+        if (!d->hold_log) {
+                log_full(prio, 0, NULL, NULL, "%s", text);
+                free(text);
+                return;
+        }
+        d->early = xrealloc(d->early, (d->n_early + 1) * sizeof *d->early);
+        d->early[d->n_early++] = (struct early_line) { prio, text };
+}
+
+static void flush_early_log(struct daemon *d) {
+        d->hold_log = false;
+        for (size_t i = 0; i < d->n_early; i++) {
+                log_full(d->early[i].prio, 0, NULL, NULL, "%s", d->early[i].text);
+                free(d->early[i].text);
+        }
+        free(d->early);
+        d->early = NULL;
+        d->n_early = 0;
+}
+
 static void on_due(void *userdata, const struct promotion *p, time_t due, bool missed, unsigned folded) {
         struct daemon *d = userdata;
         const char *held;
@@ -658,17 +742,18 @@ static void on_due(void *userdata, const struct promotion *p, time_t due, bool m
         localtime_r(&due, &tm);
         strftime(when, sizeof when, "%Y-%m-%d %H:%M %Z", &tm);
         if (missed && !p->catch_up) {
-                log_notice("%s: skipping the run due at %s, missed while the daemon was down (catch_up: false); "
+                due_log(d, LOG_NOTICE, "%s: skipping the run due at %s, missed while the daemon was down (catch_up: false); "
                            "%u due time(s) missed in all", p->name, when, folded);
                 return;
         }
-        if ((s = slot_of_promotion(d, p->name))) {
-                log_warning("%s: skipping the run due at %s: job %s is still %s", p->name, when, s->job->id,
+        /* the set answers "none" without a walk over every slot */
+        if ((!d->pass_busy || strset_has(d->pass_busy, p->name)) && (s = slot_of_promotion(d, p->name))) {
+                due_log(d, LOG_WARNING, "%s: skipping the run due at %s: job %s is still %s", p->name, when, s->job->id,
                             s->started ? "running" : "queued");
                 return;
         }
         if ((held = held_by(d, p->name))) {
-                log_error("%s: skipping the run due at %s: %s cannot be read and may hold an unfinished job; "
+                due_log(d, LOG_ERR, "%s: skipping the run due at %s: %s cannot be read and may hold an unfinished job; "
                           "inspect it and move it out of %s", p->name, when, held, d->engine.jobs_dir);
                 return;
         }
@@ -676,10 +761,10 @@ static void on_due(void *userdata, const struct promotion *p, time_t due, bool m
         if (create_job(d, p, (uint64_t) due * USEC_PER_SEC, false, NULL, missed || folded > 1 ? folded : 0) < 0)
                 return;
         if (folded > 1)
-                log_notice("%s: catching up on the run due at %s: %u due times missed while the daemon was down, "
+                due_log(d, LOG_NOTICE, "%s: catching up on the run due at %s: %u due times missed while the daemon was down, "
                            "folded into one catch-up job", p->name, when, folded);
         else
-                log_info("%s: %s due at %s", p->name, missed ? "catching up on the run" : "run", when);
+                due_log(d, LOG_INFO, "%s: %s due at %s", p->name, missed ? "catching up on the run" : "run", when);
 }
 
 /* The due times whose job was created and never saved before the daemon
@@ -749,7 +834,16 @@ static int on_sched_timer(sd_event_source *s, uint64_t usec, void *userdata);
 static void schedule(struct daemon *d) {
         time_t next;
 
+        /* the promotions with an active job, looked up once for the pass
+         * (on_due()); add_slot() adds each job the pass creates */
+        struct strset busy = {};
+        for (size_t i = 0; i < d->n_slots; i++)
+                if (!d->slots[i].done)
+                        strset_add(&busy, d->slots[i].job->promotion);
+        d->pass_busy = &busy;
         scheduler_run(&d->sched, d->config, time(NULL), on_due, d);
+        d->pass_busy = NULL;
+        strset_free(&busy);
         /* Started (hence saved) before the due times are recorded as
          * handled, and those still without a file listed as queued in the
          * same save: a crash in between finds the job files or the old
@@ -1080,6 +1174,7 @@ int daemon_run(struct config *c) {
                 while (d.scanning)      /* no source: the scan runs before READY=1, as it did */
                         resume_step(NULL, &d);
         requeue(&d);
+        d.hold_log = true;
         schedule(&d);
         update_status(&d);
         feed_metrics(&d, NULL);
@@ -1095,6 +1190,7 @@ int daemon_run(struct config *c) {
                            c->n_promotions, d.n_slots, np ? np : "-", when);
         }
         sd_notify(false, "READY=1");
+        flush_early_log(&d);
         /* the first step at once: a small folder is read before any
          * request is served, so none is refused for the scan */
         if (d.scanning)

@@ -15,8 +15,8 @@
 #include "util.h"
 
 #define HTTP_USER_AGENT "dev2prodd/" DEV2PROD_VERSION
-#ifndef DEV2PROD_VERSION
-#define DEV2PROD_VERSION "0.1"
+#ifndef DEV2PROD_VERSION        /* the Makefile's, from debian/changelog */
+#define DEV2PROD_VERSION "unknown"
 #endif
 
 enum http_method { HTTP_GET, HTTP_POST };

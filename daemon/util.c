@@ -554,3 +554,43 @@ char *text_clean(const char *s, size_t len, size_t max) {
         *o = 0;
         return out;
 }
+
+size_t str_hash(const char *s) {
+        uint64_t h = 14695981039346656037ULL;   /* FNV-1a */
+        for (; *s; s++)
+                h = (h ^ (unsigned char) *s) * 1099511628211ULL;
+        return (size_t) h;
+}
+
+static const char **strset_slot(const char **v, size_t cap, const char *name) {
+        for (size_t k = str_hash(name) & (cap - 1);; k = (k + 1) & (cap - 1))
+                if (!v[k] || streq(v[k], name))
+                        return &v[k];
+}
+
+void strset_add(struct strset *s, const char *name) {
+        if (2 * (s->n + 1) > s->cap) {
+                size_t cap = s->cap ? 2 * s->cap : 16;
+                const char **v = xcalloc(cap, sizeof *v);
+                for (size_t i = 0; i < s->cap; i++)
+                        if (s->v[i])
+                                *strset_slot(v, cap, s->v[i]) = s->v[i];
+                free(s->v);
+                s->v = v;
+                s->cap = cap;
+        }
+        const char **slot = strset_slot(s->v, s->cap, name);
+        if (!*slot) {
+                *slot = name;
+                s->n++;
+        }
+}
+
+bool strset_has(const struct strset *s, const char *name) {
+        return s->cap && *strset_slot(s->v, s->cap, name);
+}
+
+void strset_free(struct strset *s) {
+        free(s->v);
+        *s = (struct strset) {};
+}

@@ -51,6 +51,19 @@ static inline bool streq_ptr(const char *a, const char *b) {
 }
 static inline const char *strempty(const char *s) { return s ? s : ""; }
 
+/* FNV-1a of a NUL-terminated string. */
+size_t str_hash(const char *s);
+
+/* A set of strings the caller keeps alive (open addressing): for lookups
+ * that a loop over many names would otherwise make O(n²). */
+struct strset {
+        const char **v;
+        size_t n, cap;
+};
+void strset_add(struct strset *s, const char *name);
+bool strset_has(const struct strset *s, const char *name);
+void strset_free(struct strset *s);
+
 /* Growable byte buffer; always NUL-terminated so yajl can parse it. */
 struct buf {
         char *data;

@@ -22,7 +22,7 @@ FUZZ_TARGETS ?= fuzz_config fuzz_answers fuzz_jobfile fuzz_cron
 FUZZ_DEBS    := clang-14 libclang-rt-14-dev
 FUZZ_DIR      = $(BUILD)/fuzz
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
-FUZZ_CFLAGS  := -g -O1 -std=c11 -D_GNU_SOURCE -Wall -Wno-unused-parameter $(FUZZ_SAN)
+FUZZ_CFLAGS  := -g -O1 -std=c11 -D_GNU_SOURCE -Wall -Wno-unused-parameter $(FUZZ_SAN) -DDEV2PROD_VERSION='"$(VERSION)"'
 FUZZ_LIB_OBJS = $(patsubst daemon/%.c,$(FUZZ_DIR)/obj/%.o,$(LIB_SRCS))
 FUZZ_BINS     = $(addprefix $(FUZZ_DIR)/,$(FUZZ_TARGETS))
 FUZZ_JSON_SUITE = $(wildcard $(FUZZ_SHARED)/json-test-suite/test_parsing)

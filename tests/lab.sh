@@ -10,7 +10,9 @@
 #   lab install SRC DEST [MODE]
 #   poll SECONDS CMD...    until CMD succeeds, every 0.1 s
 # The test sets LAB_DONE=1 after its last check (a test that stops early
-# counts as failed).
+# counts as failed).  A function lab_keep, when the test defines one, is
+# called after a failure, before the container stops, to copy out more of
+# what the container holds into $T.
 LAB_SCRIPT=${SYSTEMD_LAB:-$REPO/../shared/systemd-lab/systemd-lab}   # (SYSTEMD_LAB=: another copy)
 # Host units that fail inside the container and leave it "degraded", which
 # the lab refuses (openipmi and nvme-cli's nvmf-autoconnect arrived on this
@@ -35,6 +37,7 @@ lab_preflight() {
 _lab_down() {
         if [ -n "$LAB_UP" ] && { [ "$FAILURES" -gt 0 ] || [ -z "$LAB_DONE" ]; }; then
                 in_lab journalctl --no-pager -o short-precise > "$T/journal.txt" 2>&1
+                declare -F lab_keep > /dev/null && lab_keep     # the test's own files to keep
                 [ -n "$LAB_DONE" ] || FAILURES=$((FAILURES + 1))
         fi
         lab stop

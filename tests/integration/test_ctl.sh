@@ -50,6 +50,10 @@ echo "control_socket: $T/ctl.sock" >> "$CONFIG"
 expect_rc 0 "--help" "$CTL" --help > "$T/help.out"
 check "--help names every command" grep -q 'history \[NAME\]' "$T/help.out"
 expect_rc 0 "--version" "$CTL" --version > /dev/null
+# one version: the Debian changelog's upstream part, in both programs
+upstream=$(sed -n '1s/^dev2prodd (\([^)-]*\).*/\1/p' "$(dirname "$0")/../../debian/changelog")
+check "dev2prodctl --version is the changelog's ($upstream)" test "$("$CTL" --version)" = "dev2prodctl $upstream"
+check "dev2prodd --version is the changelog's" test "$("$D2P" --version)" = "dev2prodd $upstream"
 expect_rc 2 "no command is a usage error" "$CTL" --config "$CONFIG" 2> /dev/null
 expect_rc 2 "an unknown command is a usage error" ctl frobnicate 2> /dev/null
 expect_rc 2 "show without a job is a usage error" ctl show 2> /dev/null

@@ -101,6 +101,17 @@ check "dev2prodctl show says it" sh -c '"$1" --config "$2" show "$3" | grep -q "
 check "schedule.json lists no queued job once it has its file" sh -c '! grep -q queued "$1"' _ "$STATE/schedule.json"
 daemon_stop
 
+echo "# schedule.json from before that run (a backup put back): its job file exists, it does not run twice"
+# (the daemon looks for the file after READY=1, when the job folder has been read)
+exp1=$(count export)
+printf '{"format": 1, "last_due": {"nightly": %d, "hourly": %d}}\n' "$now" $((now - 7200)) > "$STATE/schedule.json"
+check "restart: READY=1" daemon_start
+check "the job of that due time is found" wait_for "$T/daemon.log" "hourly: the job for this due time exists already (hourly-$due)"
+sleep 1
+check "no export sent for it" test "$(count export)" = "$exp1"
+check "still exactly one job of hourly" test "$(ls "$STATE"/jobs/hourly-*.json | wc -l)" = 1
+daemon_stop
+
 sed -i 's/    timezone: UTC/    timezone: UTC\n    catch_up: false/' "$CONFIG"
 printf '{"format": 1, "last_due": {"nightly": %d, "hourly": %d, "second": %d}}\n' "$now" $((now - 7200)) "$now" > "$STATE/schedule.json"
 rm -f "$STATE"/jobs/hourly-*.json

@@ -17,35 +17,14 @@
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 UNIT="$REPO/systemd/dev2prodd.service"
 SYSUSERS="$REPO/systemd/dev2prodd.sysusers"
-LAB_SCRIPT=${SYSTEMD_LAB:-$REPO/../shared/systemd-lab/systemd-lab}
 NE_DIR=/var/lib/prometheus/node-exporter
 PROM="$NE_DIR/dev2prodd-test.prom"
-[ "$(id -u)" = 0 ] || skip "needs root (systemd-lab boots a container with systemd-nspawn)"
-[ -f "$LAB_SCRIPT" ] || skip "no $LAB_SCRIPT (the shared systemd-lab checkout beside the repository)"
+. "$(dirname "$0")/../lab.sh"
+lab_preflight
 command -v setfacl > /dev/null || skip "setfacl is not installed (apt-get install acl)"
-lab() { bash "$LAB_SCRIPT" "$@"; }
-in_lab() { LAB_TIMEOUT=${LAB_TIMEOUT:-30} bash "$LAB_SCRIPT" exec "$@"; }
 # journal_has TEXT [TEXT2]: a line of the unit's journal holds TEXT (and TEXT2 after it)
 journal_has() { in_lab journalctl -u dev2prodd.service --no-pager -o cat | grep -F -- "$1" | grep -qF -- "${2:-}"; }
-poll() { local n=$(($1 * 10)); shift; for _ in $(seq "$n"); do "$@" 2> /dev/null && return 0; sleep 0.1; done; return 1; }
-
-# one container at a time (see test_systemd.sh)
-exec 9> /tmp/systemd-lab.lock
-flock -w 120 9 || skip "another systemd-lab container held /tmp/systemd-lab.lock for 120 s"
-LAB=$(mktemp -d /tmp/d2p-lab.XXXXXX)
-export LAB
-LAB_UP=
-lab_down() {
-        [ -n "$LAB_UP" ] && [ "$FAILURES" -gt 0 ] &&
-                in_lab journalctl --no-pager -o short-precise > "$T/journal.txt" 2>&1
-        lab stop
-        rm -f "$LAB/launch.sh" "$LAB/console.log"
-        rmdir "$LAB/root" "$LAB" 2> /dev/null
-}
-trap 'lab_down; _lib_cleanup_daemon' EXIT
-trap 'exit 130' INT TERM HUP
-LAB_PID1=$(lab start 2> "$T/lab-start.err") || skip "systemd-lab start failed: $(grep -v '^$' "$T/lab-start.err" | tail -3 | tr '\n' ' ')"
-LAB_UP=1
+lab_boot
 
 echo "dev-key" > "$T/dev.key"; echo "prod-key" > "$T/prod.key"
 cat > "$T/dev2prodd.yaml" <<YAML
@@ -115,4 +94,5 @@ in_lab rm -rf "$NE_DIR"
 check "systemctl start dev2prodd" in_lab systemctl start dev2prodd.service
 check "it logs that the folder is missing" poll 10 journal_has "next to $PROM" "No such file or directory"
 in_lab systemctl stop dev2prodd.service
+LAB_DONE=1
 finish

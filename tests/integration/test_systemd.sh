@@ -39,8 +39,7 @@ msgid() { sed -n "s/^#define $1 *\"\([0-9a-f]*\)\".*/\1/p" "$REPO/daemon/log.h";
 MSGID_STARTED=$(msgid MSGID_JOB_STARTED)
 MSGID_SUCCEEDED=$(msgid MSGID_JOB_SUCCEEDED)
 
-[ "$(id -u)" = 0 ] || skip "needs root (systemd-lab boots a container with systemd-nspawn)"
-[ -f "$LAB_SCRIPT" ] || skip "no $LAB_SCRIPT (the shared systemd-lab checkout beside the repository)"
+lab_preflight
 command -v systemd-analyze > /dev/null || skip "systemd-analyze is not installed (Debian package systemd)"
 [ -x "$CTL" ] || { echo "no $CTL: run make"; exit 1; }
 [ -n "$MSGID_STARTED" ] && [ -n "$MSGID_SUCCEEDED" ] || { echo "no MSGID_JOB_STARTED/SUCCEEDED in daemon/log.h"; exit 1; }
@@ -59,35 +58,13 @@ echo "# exposure: ${EXPOSURE:-none printed} (at most $EXPOSURE_MAX)"
 check "exposure ${EXPOSURE:-?} <= $EXPOSURE_MAX" exposure_ok
 
 # ---- boot ---------------------------------------------------------------------
-# The lab's containers all use the cgroup /sys/fs/cgroup/*/systemd-lab (and
-# its payload/ subtree): two at once would share their units' cgroups. LAB=
-# keeps our files apart; this lock keeps the containers of parallel runs of
-# this test apart.
-exec 9> /tmp/systemd-lab.lock
-flock -w 120 9 || skip "another systemd-lab container held /tmp/systemd-lab.lock for 120 s"
-LAB=$(mktemp -d /tmp/d2p-lab.XXXXXX)
-export LAB
-LAB_UP=
-DONE=
-lab_down() {
-        if [ -n "$LAB_UP" ] && { [ "$FAILURES" -gt 0 ] || [ -z "$DONE" ]; }; then
-                # kept with $T (lib.sh keeps it after a failure)
-                in_lab journalctl --no-pager -o short-precise > "$T/journal.txt" 2>&1
-                in_lab sh -c "cat $JOBS/*.json" > "$T/jobs.json" 2>&1
-                in_lab cat /var/tmp/record > "$T/record" 2>&1
-                [ -n "$DONE" ] || FAILURES=$((FAILURES + 1))
-        fi
-        lab stop
-        cp "$LAB/console.log" "$T/lab-console.log" 2> /dev/null
-        rm -f "$LAB/launch.sh" "$LAB/console.log"
-        rmdir "$LAB/root" "$LAB" 2> /dev/null
+# kept with $T after a failure (lib.sh keeps it), besides the journal
+lab_keep() {
+        in_lab sh -c "cat $JOBS/*.json" > "$T/jobs.json" 2>&1
+        in_lab cat /var/tmp/record > "$T/record" 2>&1
 }
-trap 'lab_down; _lib_cleanup_daemon' EXIT
-trap 'exit 130' INT TERM HUP
 t0=$SECONDS
-LAB_PID1=$(lab start 2> "$T/lab-start.err") || skip "systemd-lab start failed: $(grep -v '^$' "$T/lab-start.err" | tail -3 | tr '\n' ' ')"
-LAB_UP=1
-echo "# container booted in $((SECONDS - t0)) s (its PID 1 is $LAB_PID1 here)"
+lab_boot
 
 # ---- install ------------------------------------------------------------------
 lab_config
@@ -320,6 +297,6 @@ check "the same process after the reload" prop_is MainPID "$new_pid"
 check "systemctl stop dev2prodd" in_lab systemctl stop dev2prodd.service
 check "ActiveState=inactive (Result=success)" eval 'prop_is ActiveState inactive && prop_is Result success'
 check "the journal says 'stopping'" poll 5 journal_has "stopping"
-DONE=1
+LAB_DONE=1
 echo "# $((SECONDS - t0)) s in the container"
 finish

@@ -868,6 +868,16 @@ START_TEST(bad_timezone) {
                    "(use a zone such as Europe/Berlin or UTC)");
         ASSERT_LOADS(TENANTS "promotions:\n" PROMO("a") "    timezone: UTC\n");
         ck_assert_str_eq(conf->promotions[0].timezone, "UTC");
+        /* the loader remembers the last zone found valid: a bad one
+         * between two good ones is still refused, and only it */
+        ASSERT_FAILS(TENANTS "promotions:\n" PROMO("a") "    timezone: UTC\n" PROMO("b")
+                     "    timezone: Mars/Olympus_Mons\n" PROMO("c") "    timezone: UTC\n", 1);
+        ASSERT_ERR(":22:15: promotions[1].timezone: unknown time zone 'Mars/Olympus_Mons' "
+                   "(use a zone such as Europe/Berlin or UTC)");
+        ASSERT_LOADS(TENANTS "promotions:\n" PROMO("a") "    timezone: UTC\n" PROMO("b")
+                     "    timezone: Europe/Berlin\n" PROMO("c") "    timezone: UTC\n");
+        ck_assert_str_eq(conf->promotions[1].timezone, "Europe/Berlin");
+        ck_assert_str_eq(conf->promotions[2].timezone, "UTC");
 }
 END_TEST
 
