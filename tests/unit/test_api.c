@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 
+#include "check_run.h"
 #include "api.h"
 #include "judge.h"
 
@@ -269,9 +270,5 @@ int main(void) {
         tcase_add_test(tc, json_test_suite);
         tcase_set_timeout(tc, 60);
         suite_add_tcase(s, tc);
-        SRunner *sr = srunner_create(s);
-        srunner_run_all(sr, CK_NORMAL);
-        int failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed ? 1 : 0;
+        return check_run(s);
 }

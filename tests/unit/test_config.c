@@ -4,6 +4,7 @@
  * secret files it names; "@DIR@" in a YAML text stands for that folder.
  * Error messages are compared in full ("FILE:LINE:COLUMN: KEY: message").
  */
+#include "check_run.h"
 #include "config.h"
 #include "cron.h"
 
@@ -1235,9 +1236,5 @@ static Suite *config_suite(void) {
 }
 
 int main(void) {
-        SRunner *sr = srunner_create(config_suite());
-        srunner_run_all(sr, CK_NORMAL);
-        int failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+        return check_run(config_suite());
 }

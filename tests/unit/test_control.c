@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "check_run.h"
 #include "control.h"
 #include "ctlclient.h"
 #include "util.h"
@@ -179,9 +180,5 @@ int main(void) {
         tcase_add_test(tc, requests_reach_the_handler);
         tcase_add_test(tc, no_daemon);
         suite_add_tcase(s, tc);
-        SRunner *sr = srunner_create(s);
-        srunner_run_all(sr, CK_NORMAL);
-        int failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed ? 1 : 0;
+        return check_run(s);
 }

@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "check_run.h"
 #include "cron.h"
 
 /* ---- helpers ------------------------------------------------------------ */
@@ -709,11 +710,5 @@ static Suite *schedule_suite(void) {
 }
 
 int main(void) {
-        SRunner *sr = srunner_create(schedule_suite());
-        int failed;
-
-        srunner_run_all(sr, CK_NORMAL);
-        failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+        return check_run(schedule_suite());
 }

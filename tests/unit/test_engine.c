@@ -4,6 +4,7 @@
  * (the engine never runs a job itself). */
 #include <check.h>
 
+#include "check_run.h"
 #include "engine.h"
 
 static struct job job_into(const char *tenant) {
@@ -58,9 +59,5 @@ int main(void) {
         tcase_add_test(tc, first_come_first_served);
         tcase_add_test(tc, waiter_leaves);
         suite_add_tcase(s, tc);
-        SRunner *sr = srunner_create(s);
-        srunner_run_all(sr, CK_NORMAL);
-        int failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed ? 1 : 0;
+        return check_run(s);
 }

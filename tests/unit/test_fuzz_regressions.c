@@ -6,6 +6,7 @@
 
 #include <unistd.h>
 
+#include "check_run.h"
 #include "api.h"
 #include "config.h"
 #include "store.h"
@@ -183,9 +184,5 @@ int main(void) {
         tcase_add_test(tc, config_error_paths_bounded);
         tcase_set_timeout(tc, 60);
         suite_add_tcase(s, tc);
-        SRunner *sr = srunner_create(s);
-        srunner_run_all(sr, CK_NORMAL);
-        int failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed ? 1 : 0;
+        return check_run(s);
 }

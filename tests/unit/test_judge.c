@@ -25,6 +25,7 @@
 #include <sys/stat.h>
 #include <yajl/yajl_parse.h>
 
+#include "check_run.h"
 #include "judge.h"
 
 /* the ids the generated answers should carry */
@@ -3181,9 +3182,5 @@ int main(int argc, char **argv)
         tcase_add_test(gen, generated_created);
         tcase_set_timeout(gen, 600);
         suite_add_tcase(s, gen);
-        SRunner *sr = srunner_create(s);
-        srunner_run_all(sr, CK_NORMAL);
-        int failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed ? 1 : 0;
+        return check_run(s);
 }

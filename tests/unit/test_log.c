@@ -1,6 +1,7 @@
 /* test_log.c — unit tests of daemon/log.c: the escaping of every log line
  * (log_escape), the redaction rule of libcurl's debug lines
  * (log_redact_curl_line), and log_full's stderr line. */
+#include "check_run.h"
 #include "log.h"
 
 #include <check.h>
@@ -431,9 +432,5 @@ static Suite *log_suite(void) {
 }
 
 int main(void) {
-        SRunner *sr = srunner_create(log_suite());
-        srunner_run_all(sr, CK_NORMAL);
-        int failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+        return check_run(log_suite());
 }

@@ -14,6 +14,7 @@
 #include <check.h>
 #include <ftw.h>
 
+#include "check_run.h"
 #include "../../daemon/job.c"
 
 /* ---- the fake HTTP layer ------------------------------------------------- */
@@ -1121,9 +1122,5 @@ int main(void) {
         tcase_add_test(tc, superseded_stops_before_the_import_only);
         tcase_add_test(tc, one_job_per_target_in_the_locked_steps);
         suite_add_tcase(s, tc);
-        SRunner *sr = srunner_create(s);
-        srunner_run_all(sr, CK_NORMAL);
-        int failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed ? 1 : 0;
+        return check_run(s);
 }

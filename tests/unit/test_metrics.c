@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <unistd.h>
 
+#include "check_run.h"
 #include "config.h"
 #include "jobdata.h"
 #include "metrics.h"
@@ -243,9 +244,5 @@ int main(void) {
         tcase_add_test(tc, damaged_summary);
         tcase_add_test(tc, no_file_no_write);
         suite_add_tcase(s, tc);
-        SRunner *sr = srunner_create(s);
-        srunner_run_all(sr, CK_NORMAL);
-        int failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed ? 1 : 0;
+        return check_run(s);
 }

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "check_run.h"
 #include "failure.h"
 #include "json.h"
 #include "notify.h"
@@ -170,9 +171,5 @@ int main(void) {
         tcase_add_test(tc, downstream);
         tcase_add_test(tc, summary);
         suite_add_tcase(s, tc);
-        SRunner *sr = srunner_create(s);
-        srunner_run_all(sr, CK_NORMAL);
-        int failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed ? 1 : 0;
+        return check_run(s);
 }

@@ -3,6 +3,7 @@
  * failed try is described. */
 #include <check.h>
 
+#include "check_run.h"
 #include "retry.h"
 
 static struct http_result answer(long status) {
@@ -121,9 +122,5 @@ int main(void) {
         tcase_add_test(tc, delays);
         tcase_add_test(tc, describe);
         suite_add_tcase(s, tc);
-        SRunner *sr = srunner_create(s);
-        srunner_run_all(sr, CK_NORMAL);
-        int failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed ? 1 : 0;
+        return check_run(s);
 }

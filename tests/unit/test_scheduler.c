@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include "check_run.h"
 #include "cron.h"
 #include "json.h"
 #include "scheduler.h"
@@ -434,11 +435,7 @@ int main(void) {
         tcase_add_test(tc, fold_count_matches_walk);
         tcase_add_test(tc, queued_saved_and_reloaded);
         suite_add_tcase(su, tc);
-        SRunner *sr = srunner_create(su);
-        srunner_set_fork_status(sr, CK_NOFORK);
-        srunner_run_all(sr, CK_NORMAL);
-        int failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
+        int failed = check_run_with(su, CK_NOFORK);
         char cmd[128];
         snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
         return (system(cmd) != 0 || failed) ? 1 : 0;

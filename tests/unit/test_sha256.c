@@ -2,6 +2,7 @@
  * plus the padding boundaries and chunked feeding (the daemon hashes a
  * download in whatever pieces libcurl hands it, so the split must never
  * change the digest). */
+#include "check_run.h"
 #include "sha256.h"
 
 #include <check.h>
@@ -161,9 +162,5 @@ static Suite *sha256_suite(void)
 
 int main(void)
 {
-        SRunner *sr = srunner_create(sha256_suite());
-        srunner_run_all(sr, CK_NORMAL);
-        int failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+        return check_run(sha256_suite());
 }

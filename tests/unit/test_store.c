@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "check_run.h"
 #include "api.h"
 #include "failure.h"
 #include "job.h"
@@ -734,11 +735,7 @@ int main(void) {
         tcase_add_test(tc, server_text_always_saves);
         tcase_add_test(tc, state_names);
         suite_add_tcase(s, tc);
-        SRunner *sr = srunner_create(s);
-        srunner_set_fork_status(sr, CK_NOFORK);
-        srunner_run_all(sr, CK_NORMAL);
-        int failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
+        int failed = check_run_with(s, CK_NOFORK);
         char cmd[256];
         snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
         if (system(cmd) != 0)

@@ -1,4 +1,5 @@
 /* test_util.c — unit tests of daemon/util.c. */
+#include "check_run.h"
 #include "util.h"
 
 #include <check.h>
@@ -439,9 +440,5 @@ static Suite *util_suite(void) {
 }
 
 int main(void) {
-        SRunner *sr = srunner_create(util_suite());
-        srunner_run_all(sr, CK_NORMAL);
-        int failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+        return check_run(util_suite());
 }
