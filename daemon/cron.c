@@ -800,10 +800,6 @@ int cron_next(const struct cron *c, const char *tz, time_t after, time_t *ret) {
         return r;
 }
 
-/* Matching wall-clock minutes in (a, b], naive seconds, b - a under a day
- * or on whole-day bounds: the minutes of the first and last (partial)
- * days are tested one by one (at most 1440 bit tests each), the days in
- * between by their masks. */
 /* The matching minutes of a matching day, from its minute fm to lm
  * (0-1439, fm <= lm): by the bit masks, an hour at a time.  Minute by
  * minute, with the day's date worked out for each, the first and last
@@ -819,6 +815,9 @@ static uint64_t count_minutes(const struct cron *c, unsigned fm, unsigned lm) {
         return n;
 }
 
+/* Matching wall-clock minutes in (a, b], naive seconds, b - a under a day
+ * or on whole-day bounds: the first and last (partial) days by
+ * count_minutes(), the days in between by their masks. */
 static uint64_t count_wall(const struct cron *c, int64_t a, int64_t b) {
         int64_t first = floor_div(a, 60) * 60 + 60, day_a, day_b;
         uint64_t n = 0, per_day;

@@ -302,10 +302,11 @@ void metrics_configure(struct metrics *m, const struct config *c, uint64_t now_u
                  * exported as it is for ever: last success times frozen,
                  * gauges stuck, alerts silenced.  It was ours (only a
                  * reload changes an m->file already set), so it goes. */
-                if (m->file && unlink(m->file) < 0 && errno != ENOENT)
-                        log_warning_errno(-errno, "metrics_file moved to %s: cannot remove the old %s (%m); "
-                                          "remove it by hand, or node_exporter serves its stale values",
-                                          c->metrics_file ?: "(none)", m->file);
+                int k = m->file && unlink(m->file) < 0 ? -errno : 0;
+                if (k < 0 && k != -ENOENT)
+                        log_warning("metrics_file moved to %s: cannot remove the old %s (%s); remove it by "
+                                    "hand, or node_exporter serves its stale values", c->metrics_file ?: "(none)",
+                                    m->file, strerror(-k));
                 else if (m->file)
                         log_info("metrics_file moved to %s: removed the old %s", c->metrics_file ?: "(none)",
                                  m->file);
