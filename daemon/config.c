@@ -268,7 +268,7 @@ struct ctx {
         struct notify *notify;          /* top-level notify: */
         /* the last timezone: found valid, so that 10,000 promotions in one
          * zone open its file once, not 10,000 times */
-        char *valid_zone;
+        const char *valid_zone;         /* in tree.text */
 };
 
 static void err_mark(struct ctx *x, yaml_mark_t m, const char *key, const char *fmt, ...) _printf_(4, 5);
@@ -1026,10 +1026,7 @@ static void h_timezone(struct ctx *x, const char *path, struct node *v, void *fi
                 err(x, v, path, "unknown time zone '%.64s' (use a zone such as Europe/Berlin or UTC)", s);
                 return;
         }
-        if (!streq_ptr(s, x->valid_zone)) {
-                free(x->valid_zone);
-                x->valid_zone = xstrdup(s);
-        }
+        x->valid_zone = s;
         *(char **) field = xstrdup(s);
 }
 
@@ -1937,7 +1934,6 @@ static void promotion_done(struct promotion *p) {
 }
 
 static void ctx_done(struct ctx *x) {
-        free(x->valid_zone);
         free(x->state_directory);
         free(x->control_socket);
         free(x->metrics_file);

@@ -682,6 +682,15 @@ static struct {
         char *tz;       /* TZ before the hold */
 } hold;
 
+/* TZ set to value (unset for NULL), and glibc told. */
+static void set_tz(const char *value) {
+        if (value)
+                (void) setenv("TZ", value, 1);
+        else
+                (void) unsetenv("TZ");
+        tzset();
+}
+
 void cron_zone_hold(void) {
         const char *old = getenv("TZ");
 
@@ -700,13 +709,8 @@ void cron_zone_release(void) {
         if (!hold.held)
                 return;
         hold.held = false;
-        if (hold.had_tz ? !now || !streq(now, hold.tz) : now != NULL) {
-                if (hold.had_tz)
-                        (void) setenv("TZ", hold.tz, 1);
-                else
-                        (void) unsetenv("TZ");
-                tzset();
-        }
+        if (hold.had_tz ? !now || !streq(now, hold.tz) : now != NULL)
+                set_tz(hold.tz);
         free(hold.tz);
         hold.tz = NULL;
 }
@@ -719,12 +723,7 @@ static int tz_enter(const char *tz, struct tz_saved *saved) {
         if (!tz || !*tz) {
                 if (!hold.held || (hold.had_tz ? streq_ptr(getenv("TZ"), hold.tz) : !getenv("TZ")))
                         return 0;       /* keep the current local zone */
-                /* held in another zone: back to the local one (kept held) */
-                if (hold.had_tz)
-                        (void) setenv("TZ", hold.tz, 1);
-                else
-                        (void) unsetenv("TZ");
-                tzset();
+                set_tz(hold.tz);        /* held in another zone: back to the local one (kept held) */
                 return 0;
         }
 
@@ -759,14 +758,10 @@ static int tz_enter(const char *tz, struct tz_saved *saved) {
 static void tz_leave(struct tz_saved *saved) {
         if (!saved->switched)
                 return;
-        if (saved->old)
-                (void) setenv("TZ", saved->old, 1);
-        else
-                (void) unsetenv("TZ");
+        set_tz(saved->old);
         free(saved->old);
         saved->old = NULL;
         saved->switched = false;
-        tzset();
 }
 
 /* The checks of cron_next() and cron_count(), then tz_enter().  The last

@@ -204,22 +204,38 @@ static void start_more(struct daemon *d) {
         }
 }
 
-static size_t queued(const struct daemon *d) {
+/* The jobs waiting for a slot, counted up to limit at most. */
+static size_t count_queued(const struct daemon *d, size_t limit) {
         size_t n = 0;
-        for (size_t i = 0; i < d->n_slots; i++)
+        for (size_t i = 0; i < d->n_slots && n < limit; i++)
                 if (!d->slots[i].done && !d->slots[i].started)
                         n++;
         return n;
 }
 
+static size_t queued(const struct daemon *d) { return count_queued(d, SIZE_MAX); }
+
 /* running + queued < max_parallel, counting no further than needed: with
  * 1,000 jobs created in one pass, counting them all for each was O(n²) */
 static bool room_for_one(const struct daemon *d) {
-        size_t n = d->running;
-        for (size_t i = 0; i < d->n_slots && n < d->config->max_parallel; i++)
-                if (!d->slots[i].done && !d->slots[i].started)
-                        n++;
-        return n < d->config->max_parallel;
+        size_t max = d->config->max_parallel;
+        return d->running < max && d->running + count_queued(d, max - d->running) < max;
+}
+
+/* A job that never started nor was saved leaves its slot (it is freed). */
+static void forget_unstarted(struct daemon *d, struct slot *s) {
+        job_free(s->job);
+        *s = d->slots[--d->n_slots];
+}
+
+/* A scheduled job's file exists: it was made before a crash or by an
+ * earlier start, and is never made twice (logged). */
+static bool ran_already(struct daemon *d, const char *promotion, const char *id) {
+        _cleanup_free_ char *path = store_job_path(d->engine.jobs_dir, id);
+        if (access(path, F_OK) < 0)
+                return false;
+        log_info("%s: the job for this due time exists already (%s)", promotion, id);
+        return true;
 }
 
 /* Running = started jobs that are not waiting for their target tenant
@@ -251,19 +267,15 @@ static int create_job(struct daemon *d, const struct promotion *p, uint64_t due_
                       unsigned folded) {
         _cleanup_free_ char *id = manual ? store_new_job_id(d->engine.jobs_dir, p->name, due_usec)
                                          : store_job_id_for(p->name, due_usec);
-        _cleanup_free_ char *path = store_job_path(d->engine.jobs_dir, id);
         bool starts_now = room_for_one(d);
         struct job *j;
         int r;
 
-        /* Made before a crash or by an earlier start: never twice.  While
-         * the job folder is read after start-up (no job runs then), the
-         * look is left to the end of that scan: with 1,000 promotions due
-         * at once, an access() each held READY=1 back (issue 14). */
-        if (!manual && !d->scanning && access(path, F_OK) == 0) {
-                log_info("%s: the job for this due time exists already (%s)", p->name, id);
+        /* While the job folder is read after start-up (no job runs then),
+         * the look for its file is left to the end of that scan: with 1,000
+         * promotions due at once, an access() each held READY=1 back. */
+        if (!manual && !d->scanning && ran_already(d, p->name, id))
                 return -EEXIST;
-        }
         j = job_new(id, p, due_usec);
         j->folded_due_times = folded;
         r = starts_now || !manual ? 0 : store_save(d->engine.jobs_dir, j);
@@ -285,20 +297,12 @@ static int create_job(struct daemon *d, const struct promotion *p, uint64_t due_
 static void verify_created(struct daemon *d) {
         for (size_t i = 0; i < d->n_slots;) {
                 struct slot *s = &d->slots[i];
-                _cleanup_free_ char *path = NULL;
-                if (!s->unverified) {
-                        i++;
-                        continue;
-                }
+                bool unverified = s->unverified;
                 s->unverified = false;
-                path = store_job_path(d->engine.jobs_dir, s->job->id);
-                if (s->started || s->job->on_disk || access(path, F_OK) < 0) {
+                if (unverified && !s->started && !s->job->on_disk && ran_already(d, s->job->promotion, s->job->id))
+                        forget_unstarted(d, s);
+                else
                         i++;
-                        continue;
-                }
-                log_info("%s: the job for this due time exists already (%s)", s->job->promotion, s->job->id);
-                job_free(s->job);
-                *s = d->slots[--d->n_slots];
         }
 }
 
@@ -622,8 +626,7 @@ static void drop_queued(struct daemon *d, const char *promotion, const char *why
         if (!s || s->started || s->job->on_disk)
                 return;
         log_warning("%s: skipping the run due with job %s: %s", promotion, s->job->id, why);
-        job_free(s->job);
-        *s = d->slots[--d->n_slots];
+        forget_unstarted(d, s);
 }
 
 static int resume_one(struct store_entry *e, void *userdata) {
@@ -776,15 +779,13 @@ static void requeue(struct daemon *d) {
                 const struct sched_entry *e = &d->sched.v[i];
                 const struct promotion *p = e->queued_due ? config_find_promotion(d->config, e->promotion) : NULL;
                 uint64_t due_usec = (uint64_t) e->queued_due * USEC_PER_SEC;
-                _cleanup_free_ char *id = NULL, *path = NULL;
+                _cleanup_free_ char *id = NULL;
 
-                if (!p || !p->cron)
+                /* one whose file exists is found by create_job(), at once or
+                 * at the end of the scan */
+                if (!p || !p->cron || slot_of_promotion(d, p->name) || held_by(d, p->name))
                         continue;
-                id = store_job_id_for(p->name, due_usec);
-                path = store_job_path(d->engine.jobs_dir, id);
-                if (access(path, F_OK) == 0 || slot_of_promotion(d, p->name) || held_by(d, p->name))
-                        continue;
-                if (create_job(d, p, due_usec, false, NULL, e->queued_folded > 1 ? e->queued_folded : 0) >= 0)
+                if (create_job(d, p, due_usec, false, &id, e->queued_folded > 1 ? e->queued_folded : 0) >= 0)
                         log_notice("%s: job %s was queued when the daemon stopped; it is queued again", p->name, id);
         }
 }

@@ -24,6 +24,7 @@ struct scheduler {
         char *path;
         struct sched_entry *v;
         size_t n;
+        size_t queued_hint;     /* scheduler_set_queued(): the entry after the last one set */
 };
 
 /* Reads schedule.json (absent is fine).  A damaged file is reported (-EPROTO

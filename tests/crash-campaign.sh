@@ -91,6 +91,7 @@ SEED=$((10#$SEED)) KILLS_WANTED=$((10#$KILLS_WANTED)) FIRST_ROUND=$((10#$FIRST_R
 BUILD_ARG=$BUILD
 BUILD=$(cd "$BUILD" 2>/dev/null && pwd) || { echo "crash-campaign: no folder $BUILD_ARG" >&2; exit 2; }
 D2P=$BUILD/dev2prodd CTL=$BUILD/dev2prodctl MOCK=$BUILD/mock-dev2prod
+. "$(dirname "${BASH_SOURCE[0]}")/config.sh"     # dev_prod_tenants, nightly_promotion
 for b in "$D2P" "$CTL" "$MOCK"; do
         [ -x "$b" ] || { echo "crash-campaign: no $b: run make all $BUILD_ARG/mock-dev2prod" >&2; exit 2; }
 done
@@ -207,22 +208,8 @@ defaults:
   step_timeout: 5m        # > RUN_TIMEOUT: a slow harness (a loaded machine, a cut) never times a step out
   stall_timeout: 10s
   request_timeout: 20s
-tenants:
-  dev:
-    url: $MOCK_URL
-    tenant_id: "111"
-    auth: { type: api_key, key_file: $RD/dev.key }
-  prod:
-    url: $MOCK_URL
-    tenant_id: "222"
-    auth: { type: api_key, key_file: $RD/prod.key }
-promotions:
-  - name: nightly
-    package: "54321"
-    from: dev
-    to: prod
-    schedule: "30 2 * * *"
-    mode: import
+$(dev_prod_tenants "$MOCK_URL" "key_file: $RD/dev.key" "key_file: $RD/prod.key")
+$(nightly_promotion "mode: import")
 YAML
 }
 

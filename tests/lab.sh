@@ -73,20 +73,7 @@ lab_config() {
 defaults:
   poll_interval: 200ms
   retry_delay: 200ms
-tenants:
-  dev:
-    url: http://127.0.0.1:$PORT
-    tenant_id: "111"
-    auth: { type: api_key, credential: dev-key }
-  prod:
-    url: http://127.0.0.1:$PORT
-    tenant_id: "222"
-    auth: { type: api_key, credential: prod-key }
-promotions:
-  - name: nightly
-    package: "54321"
-    from: dev
-    to: prod
-    schedule: "30 2 * * *"
+$(dev_prod_tenants "http://127.0.0.1:$PORT" "credential: dev-key" "credential: prod-key")
+$(nightly_promotion)
 YAML
 }

@@ -2,6 +2,7 @@
 # Every test runs the real daemon binary against the real mock server over
 # 127.0.0.1 sockets, in a private temp folder that is removed on exit.
 set -u
+. "$(dirname "${BASH_SOURCE[0]}")/config.sh"     # dev_prod_tenants, nightly_promotion
 BUILD=${1:-build}
 BUILD=$(cd "$BUILD" && pwd)
 D2P="$BUILD/dev2prodd"
@@ -59,22 +60,8 @@ write_config() {
 state_directory: $STATE
 defaults:
 ${defaults}${extra}
-tenants:
-  dev:
-    url: $MOCK_URL
-    tenant_id: "111"
-    auth: { type: api_key, key_file: $T/dev.key }
-  prod:
-    url: $MOCK_URL
-    tenant_id: "222"
-    auth: { type: api_key, key_file: $T/prod.key }
-promotions:
-  - name: nightly
-    package: "54321"
-    from: dev
-    to: prod
-    schedule: "30 2 * * *"
-    mode: ${MODE:-import}
+$(dev_prod_tenants "$MOCK_URL" "key_file: $T/dev.key" "key_file: $T/prod.key")
+$(nightly_promotion "mode: ${MODE:-import}")
 YAML
 }
 

@@ -26,25 +26,10 @@ command -v setfacl > /dev/null || skip "setfacl is not installed (apt-get instal
 journal_has() { in_lab journalctl -u dev2prodd.service --no-pager -o cat | grep -F -- "$1" | grep -qF -- "${2:-}"; }
 lab_boot
 
-echo "dev-key" > "$T/dev.key"; echo "prod-key" > "$T/prod.key"
-cat > "$T/dev2prodd.yaml" <<YAML
-metrics_file: $PROM
-tenants:
-  dev:
-    url: http://127.0.0.1:1
-    tenant_id: "111"
-    auth: { type: api_key, credential: dev-key }
-  prod:
-    url: http://127.0.0.1:1
-    tenant_id: "222"
-    auth: { type: api_key, credential: prod-key }
-promotions:
-  - name: nightly
-    package: "54321"
-    from: dev
-    to: prod
-    schedule: "0 3 1 1 *"
-YAML
+PORT=1                                  # no server: no job runs in this test
+lab_config
+sed -i "1i metrics_file: $PROM" "$T/dev2prodd.yaml"
+sed -i 's/^    schedule: .*/    schedule: "0 3 1 1 *"/' "$T/dev2prodd.yaml"
 printf '[Service]\nReadWritePaths=-%s\n' "$NE_DIR" > "$T/metrics.conf"
 check "install the daemon, the unit, its user and a configuration with metrics_file" eval '
         lab install "$D2P" /usr/local/sbin/dev2prodd 755 &&

@@ -52,12 +52,7 @@ tenants:
     tenant_id: "222"
     auth: { type: session, username: deployer, password_file: $T/prod.pw }
 ${1:-}
-promotions:
-  - name: nightly
-    package: "54321"
-    from: dev
-    to: prod
-    schedule: "30 2 * * *"
+$(nightly_promotion)
   - name: edge-nightly
     package: "777"
     from: edge
